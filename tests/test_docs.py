@@ -1,0 +1,170 @@
+"""The docs website: build it with Sphinx (as `sphinx-build -b html docs _docs` does), serve it on
+127.0.0.1 and look at it in headless Chromium through selenium.
+
+Needs Debian's `chromium` and `chromium-driver` (`apt-get install chromium chromium-driver`).
+Set IMBALANCE_COURSE_DOCS_SHOTS=<folder> to save screenshots of the home page and every lesson.
+"""
+import ast, functools, http.server, json, os, re, shutil, subprocess, sys, tempfile, threading, time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = Path(os.environ.get('IMBALANCE_COURSE_DOCS_NBS') or ROOT/'nbs')  # the same override docs/conf.py honours
+LIB = ROOT/'imbalance_course'
+CHROMIUM, CHROMEDRIVER = '/usr/bin/chromium', '/usr/bin/chromedriver'
+TIMEOUT = 20
+
+
+def lessons(): return sorted(p.stem for p in NBS.glob('[0-9]*.ipynb'))
+
+
+def has_figure(stem):
+    nb = json.loads((NBS/f'{stem}.ipynb').read_text(encoding='utf-8'))
+    return any(mime.startswith('image/') for c in nb['cells'] for o in c.get('outputs', []) for mime in o.get('data', {}))
+
+
+def exported(path):
+    "Names in a module's `__all__` (nbdev writes one), read without importing the module"
+    for node in ast.parse(path.read_text(encoding='utf-8')).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == '__all__' for t in node.targets):
+            return [ast.literal_eval(e) for e in node.value.elts]
+    return []
+
+
+def api_modules():
+    return {'.'.join(p.relative_to(ROOT).with_suffix('').parts): p for p in sorted(LIB.rglob('*.py'))
+            if not any(part.startswith('_') for part in p.relative_to(LIB).parts)}
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    "Build the site into a temporary folder and serve it over HTTP; yields the base URL"
+    out = tmp_path_factory.mktemp('site')/'html'
+    t0 = time.time()
+    res = subprocess.run([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', 'docs', str(out)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, f'sphinx-build failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}'
+    errors = [l for l in res.stderr.splitlines() if 'ERROR' in l or 'CRITICAL' in l]
+    assert not errors, 'sphinx-build reported errors:\n' + '\n'.join(errors)
+    print(f'\nsphinx build: {time.time()-t0:.1f}s, {len(res.stderr.splitlines())} warning lines')
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f'http://127.0.0.1:{server.server_address[1]}/'
+    server.shutdown(); server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+
+
+@pytest.fixture(scope='module')
+def browser():
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        pytest.fail(f'{", ".join(missing)} not found: the docs test needs a headless browser; '
+                    f'install it with `apt-get install chromium chromium-driver`', pytrace=False)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    profile = tempfile.mkdtemp(prefix='docs-test-chromium-')
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+              '--disable-background-networking', '--disable-component-update', '--disable-sync',
+              '--disable-dev-shm-usage', f'--user-data-dir={profile}', '--window-size=1280,1000']:
+        opts.add_argument(a)
+    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    drv.set_page_load_timeout(60)
+    yield drv
+    drv.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(drv, cond, what):
+    from selenium.webdriver.support.ui import WebDriverWait
+    try: return WebDriverWait(drv, TIMEOUT).until(lambda d: cond(d))
+    except Exception as e: raise AssertionError(f'timed out after {TIMEOUT}s waiting for {what} on {drv.current_url}') from e
+
+
+def shot(drv, name):
+    d = os.environ.get('IMBALANCE_COURSE_DOCS_SHOTS')
+    if not d: return
+    Path(d).mkdir(parents=True, exist_ok=True)
+    h = drv.execute_script('return document.documentElement.scrollHeight')
+    drv.set_window_size(1280, min(max(h, 800), 6000))
+    drv.save_screenshot(str(Path(d)/f'{name}.png'))
+    drv.set_window_size(1280, 1000)
+
+
+def text(drv): return drv.execute_script('return document.body.innerText')
+
+
+def test_home_page(site, browser):
+    browser.get(site + 'index.html')
+    assert 'imbalance_course' in browser.title
+    h1 = browser.find_element('css selector', 'article h1').text
+    assert 'imbalance_course' in h1, h1
+    assert '#|' not in text(browser)
+    shot(browser, 'home')
+
+
+def test_lesson_list_in_order(site, browser):
+    expected = lessons()
+    assert expected, f'no lesson notebooks (nbs/[0-9]*.ipynb) in {NBS}'
+    browser.get(site + 'index.html')
+    hrefs = [a.get_attribute('href') for a in browser.find_elements('css selector', '.sidebar-tree a.reference.internal')]
+    listed = [m.group(1) for h in hrefs if (m := re.search(r'/lessons/([^/]+)\.html$', h))]
+    assert listed == expected, f'sidebar lists {listed}, nbs/ has {expected}'
+
+
+def test_lessons_render(site, browser):
+    for stem in lessons():
+        browser.get(site + f'lessons/{stem}.html')
+        assert browser.find_elements('css selector', 'article h1'), f'{stem}: page has no title'
+        body = text(browser)
+        assert 'Traceback (most recent call last)' not in body, f'{stem}: a Python traceback is shown'
+        code = browser.execute_script('return Array.from(document.querySelectorAll("div.cell_input pre"))'
+                                      '.map(e => e.textContent).join("\\n")')
+        assert not re.search(r'^\s*#\|', code, re.M), f'{stem}: an nbdev directive (#|) is shown'
+        assert 'default_exp' not in code, f'{stem}: the #| default_exp cell is shown'
+        shot(browser, stem)
+
+
+def test_lesson_figure_displayed(site, browser):
+    names = lessons()
+    cands = (['03a_train'] if '03a_train' in names else []) + [s for s in names if s.startswith('03') and has_figure(s)]
+    cands += [s for s in names if has_figure(s)]
+    assert cands, 'no lesson with a saved figure (expected in 03a_train, the baseline-training lesson)'
+    stem = cands[0]
+    assert has_figure(stem), f'nbs/{stem}.ipynb has no saved figure output (image/png) to show in the docs'
+    browser.get(site + f'lessons/{stem}.html')
+    js = '''return Array.from(document.querySelectorAll("article img"))
+              .filter(i => i.complete && i.naturalWidth > 0 && i.offsetWidth > 0 && i.offsetHeight > 0).length'''
+    n = wait_for(browser, lambda d: d.execute_script(js), f'a displayed figure in lesson {stem}')
+    imgs = [i for i in browser.find_elements('css selector', 'article img') if i.is_displayed()]
+    assert n >= 1 and imgs, f'{stem}: no figure displayed'
+
+
+def test_search(site, browser):
+    browser.get(site + 'search.html?q=sensitivity')
+    n = wait_for(browser, lambda d: len(d.find_elements('css selector', '#search-results ul.search li')),
+                 'search results for "sensitivity"')
+    assert n >= 1
+    shot(browser, 'search')
+
+
+def test_api_reference(site, browser):
+    mods = api_modules()
+    assert mods, f'no modules in {LIB}'
+    for mod, path in mods.items():
+        browser.get(site + f'lessons/api/{mod}.html')
+        assert mod in browser.find_element('css selector', 'article h1').text
+        ids = {e.get_attribute('id') for e in browser.find_elements('css selector', 'dt.sig')}
+        missing = [n for n in exported(path) if f'{mod}.{n}' not in ids]
+        assert not missing, f'{mod}: no API entry for {missing} (did autodoc fail to import the module?)'
+    if (LIB/'data.py').exists() and 'load_dataset' in exported(LIB/'data.py'):
+        browser.get(site + 'lessons/api/imbalance_course.data.html')
+        sig = browser.find_element('id', 'imbalance_course.data.load_dataset').text
+        assert sig.startswith('imbalance_course.data.load_dataset('), sig
+        shot(browser, 'api_data')
