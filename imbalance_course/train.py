@@ -160,7 +160,9 @@ def arch_of(model:nn.Module) -> str:
 def load_checkpoint(path:Path) -> dict:
     "Read a checkpoint with `weights_only=True`; a damaged file gets an error that says what to do."
     try: return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"checkpoint {path} cannot be read ({type(e).__name__}: {e}); delete it, or pass resume=False") from e
+    except Exception as e:
+        raise ValueError(f"checkpoint {path} cannot be read ({type(e).__name__}): it is damaged or was not written by this course "
+                         "(checkpoints are read with weights_only=True, which refuses pickled code); delete it, or pass resume=False") from e
 
 # %% ../nbs/03a_train.ipynb #9ab407cb
 @patch
