@@ -136,6 +136,10 @@ def clean_nb(path, lessons=(), home=False):
         if not src.strip() or (hide_input and not outputs): continue
         new = nbformat.v4.new_code_cell(src, outputs=outputs, execution_count=cell.get('execution_count'))
         if hide_input: new.metadata['tags'] = ['remove-input']
+        elif d.get('code-fold', '').lower() in ('true', 'yes'):  # Quarto/nbdev folded code, e.g. exercise solutions
+            new.metadata['tags'] = ['hide-input']
+            summary = d.get('code-summary', '').strip('\'"') or 'Show code'
+            new.metadata['mystnb'] = {'code_prompt_show': summary, 'code_prompt_hide': summary}
         cells.append(new)
     if not any(c.cell_type == 'markdown' and re.match(r'#\s', c.source) for c in cells[:3]):
         cells.insert(0, nbformat.v4.new_markdown_cell(f'# {path.stem}'))
