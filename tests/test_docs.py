@@ -100,7 +100,7 @@ def shot(drv, name):
 def text(drv): return drv.execute_script('return document.body.innerText')
 
 
-def test_home_page(site, browser):
+def test_home_page(browser, site):
     browser.get(site + 'index.html')
     assert 'imbalance_course' in browser.title
     h1 = browser.find_element('css selector', 'article h1').text
@@ -109,7 +109,7 @@ def test_home_page(site, browser):
     shot(browser, 'home')
 
 
-def test_lesson_list_in_order(site, browser):
+def test_lesson_list_in_order(browser, site):
     expected = lessons()
     assert expected, f'no lesson notebooks (nbs/[0-9]*.ipynb) in {NBS}'
     browser.get(site + 'index.html')
@@ -118,7 +118,7 @@ def test_lesson_list_in_order(site, browser):
     assert listed == expected, f'sidebar lists {listed}, nbs/ has {expected}'
 
 
-def test_lessons_render(site, browser):
+def test_lessons_render(browser, site):
     for stem in lessons():
         browser.get(site + f'lessons/{stem}.html')
         assert browser.find_elements('css selector', 'article h1'), f'{stem}: page has no title'
@@ -131,7 +131,7 @@ def test_lessons_render(site, browser):
         shot(browser, stem)
 
 
-def test_lesson_figure_displayed(site, browser):
+def test_lesson_figure_displayed(browser, site):
     names = lessons()
     cands = (['03a_train'] if '03a_train' in names else []) + [s for s in names if s.startswith('03') and has_figure(s)]
     cands += [s for s in names if has_figure(s)]
@@ -146,7 +146,7 @@ def test_lesson_figure_displayed(site, browser):
     assert n >= 1 and imgs, f'{stem}: no figure displayed'
 
 
-def test_search(site, browser):
+def test_search(browser, site):
     browser.get(site + 'search.html?q=sensitivity')
     n = wait_for(browser, lambda d: len(d.find_elements('css selector', '#search-results ul.search li')),
                  'search results for "sensitivity"')
@@ -154,7 +154,7 @@ def test_search(site, browser):
     shot(browser, 'search')
 
 
-def test_api_reference(site, browser):
+def test_api_reference(browser, site):
     mods = api_modules()
     assert mods, f'no modules in {LIB}'
     for mod, path in mods.items():
