@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, os, sys, tempfile, time
 from pathlib import Path
-from .data import DATASETS, list_datasets, load_dataset, set_seed
+from .data import DATASETS, atomic_path, list_datasets, load_dataset, set_seed
 from .models import MODELS, create_model
 from .metrics import report_table
 from .train import evaluate, fit
@@ -17,13 +17,7 @@ __all__ = ['RUN_KEYS', 'SHOW_KEYS', 'write_json', 'check_run_config', 'train_run
 # %% ../nbs/03b_cli.ipynb #983deaed
 def write_json(obj, path:str|Path):
     "Write `obj` as indented JSON to `path` through a temporary file and a rename."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f: json.dump(obj, f, indent=2)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=2))
 
 # %% ../nbs/03b_cli.ipynb #717dd01a
 RUN_KEYS = ('dataset', 'size', 'model', 'epochs', 'seed', 'bs', 'lr', 'pretrained', 'root')

@@ -5,6 +5,7 @@
 # %% ../nbs/01_data.ipynb #4728b421
 from __future__ import annotations
 import hashlib, os, random, tempfile, urllib.error, urllib.request, warnings, zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -14,9 +15,9 @@ from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['DATA_ENV', 'DATASETS', 'SPLITS', 'set_seed', 'fast_mode', 'get_data_dir', 'DatasetInfo', 'dataset_info', 'Split',
-           'ImageData', 'read_npz', 'file_md5', 'download_url', 'medmnist_source', 'fetch_medmnist', 'load_medmnist',
-           'load_chestxray_folder', 'stratified_split', 'make_synthetic', 'show_images', 'load_dataset',
-           'list_datasets', 'class_counts', 'imbalance_ratio', 'plot_class_counts', 'make_imbalanced']
+           'ImageData', 'read_npz', 'file_md5', 'atomic_path', 'download_url', 'medmnist_source', 'fetch_medmnist',
+           'load_medmnist', 'load_chestxray_folder', 'stratified_split', 'make_synthetic', 'show_images',
+           'load_dataset', 'list_datasets', 'class_counts', 'imbalance_ratio', 'plot_class_counts', 'make_imbalanced']
 
 # %% ../nbs/01_data.ipynb #e6eb25d6
 def set_seed(seed:int=0, # seed for Python's `random`, NumPy and torch
@@ -132,24 +133,32 @@ def file_md5(path:str|Path) -> str:
         while chunk := f.read(1 << 20): h.update(chunk)
     return h.hexdigest()
 
+# %% ../nbs/01_data.ipynb #053af996
+@contextmanager
+def atomic_path(path:str|Path # the file to write
+               ):
+    "Yield a temporary path beside `path`; rename it to `path` if the block succeeds, delete it if not."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.part'); os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+
 # %% ../nbs/01_data.ipynb #97b94a76
 def download_url(url:str, # http(s):// or file:// address
                  dest:str|Path, # final path of the file
                  md5:str|None=None # expected MD5; a mismatch deletes the download
                 ) -> Path:
     "Download `url` to `dest` with a progress bar, check `md5`, and rename into place only when complete."
-    dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix='.part')
-    try:
-        with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(url, timeout=60) as r:
-            with tqdm(total=int(r.headers.get('Content-Length') or 0) or None, unit='B', unit_scale=True, desc=dest.name) as bar:
-                while chunk := r.read(1 << 20): out.write(chunk); bar.update(len(chunk))
+    with atomic_path(dest) as tmp:
+        with open(tmp, 'wb') as out, urllib.request.urlopen(url, timeout=60) as r, \
+             tqdm(total=int(r.headers.get('Content-Length') or 0) or None, unit='B', unit_scale=True, desc=Path(dest).name) as bar:
+            while chunk := r.read(1 << 20): out.write(chunk); bar.update(len(chunk))
         if md5 and (got := file_md5(tmp)) != md5:
             raise ValueError(f"checksum mismatch for {url}: got MD5 {got}, expected {md5}; the download is corrupt, try again")
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return dest
+    return Path(dest)
 
 # %% ../nbs/01_data.ipynb #9dd638a9
 def medmnist_source(name:str, # a MedMNIST dataset name
@@ -227,14 +236,8 @@ def _cache_key(files:dict, size:int) -> str:
 
 # %% ../nbs/01_data.ipynb #e5c19fce
 def _save_npz_atomic(path:Path, **arrs):
-    "Write `arrs` to `path` through a temporary file, so a crash never leaves a partial file."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.npz')
-    try:
-        with os.fdopen(fd, 'wb') as f: np.savez(f, **arrs)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    "Write `arrs` to `path` through `atomic_path`, so a crash never leaves a partial file."
+    with atomic_path(path) as tmp, open(tmp, 'wb') as f: np.savez(f, **arrs)
 
 # %% ../nbs/01_data.ipynb #6be68299
 def load_chestxray_folder(root:str|Path, # folder holding train/ val/ test/ with one sub-folder per class

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn
 from fastcore.basics import patch, store_attr
 from tqdm.auto import tqdm
-from .data import ImageData, Split, set_seed
+from .data import ImageData, Split, atomic_path, set_seed
 from .metrics import pick_threshold, report
 
 # %% auto #0
@@ -146,12 +146,8 @@ def validate(self:Trainer) -> dict:
 
 # %% ../nbs/03a_train.ipynb #5cb157ee
 def save_atomic(obj, path:Path):
-    "`torch.save` `obj` to a temporary file beside `path`, then rename it into place."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.tmp'); os.close(fd)
-    try: torch.save(obj, tmp); os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    "`torch.save` `obj` to `path` through a temporary file and a rename (`atomic_path`)."
+    with atomic_path(path) as tmp: torch.save(obj, tmp)
 
 def arch_of(model:nn.Module) -> str:
     "The architecture name `create_model` recorded, else the class name."
