@@ -6,7 +6,7 @@ number of steps, with the same AdamW + one-cycle schedule and batch order rule. 
 The two are timed alternately, `--reps` times each, and the best time of each is kept (least disturbed by
 whatever else the machine does). The LAST line printed is `ratio: X` = fit images/s over bare images/s.
 
-    python benchmarks/loop_throughput.py [--epochs 2] [--reps 2] [--data-dir DIR]
+    python benchmarks/loop_throughput.py [--epochs 2] [--reps 3] [--data-dir DIR]
 """
 import argparse, time
 import torch, torch.nn as nn
@@ -41,7 +41,7 @@ def course_fit(train, epochs, bs, lr, wd, seed):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--epochs', type=int, default=2); p.add_argument('--reps', type=int, default=2)
+    p.add_argument('--epochs', type=int, default=2); p.add_argument('--reps', type=int, default=3)
     p.add_argument('--bs', type=int, default=128); p.add_argument('--data-dir')
     a = p.parse_args()
     train = load_dataset('pneumoniamnist', data_dir=a.data_dir).train

@@ -135,14 +135,13 @@ def score(self:Trainer, split:Split) -> float:
 @patch
 def validate(self:Trainer) -> dict:
     "Score `val`, remember the best epoch's weights (on disk too, if `out`), and return this epoch's metrics."
-    if self.val is None: return {}
-    m = self.score(self.val)
-    if m > self.best:
+    m = self.score(self.val) if self.val is not None else math.nan
+    if self.val is None or m > self.best:  # without validation, the latest epoch is kept
         self.best, self.best_epoch = m, self.epoch + 1
         self.best_state = copy.deepcopy(unwrap(self.eval_model).state_dict())
         if self.out: save_atomic({'arch': arch_of(self.model), 'model': self.best_state, 'epoch': self.best_epoch}, self.out/'best.pt')
     name = self.metric if isinstance(self.metric, str) else getattr(self.metric, '__name__', 'metric')
-    return {f'val_{name}': m}
+    return {f'val_{name}': m} if self.val is not None else {}
 
 # %% ../nbs/03a_train.ipynb #5cb157ee
 def save_atomic(obj, path:Path):
