@@ -177,7 +177,7 @@ def medmnist_source(name:str, # a MedMNIST dataset name
 def fetch_medmnist(name:str, size:int=28, # dataset name and image size
                    data_dir:str|Path|None=None, # folder to look in and download to (see `get_data_dir`)
                    download:bool=True, # download the file if it is missing
-                   url:str|None=None # another address to download from (a mirror, or a file:// path)
+                   url:str|None=None # another address to download from (a mirror, or a file:// path); its MD5 is not checked
                   ) -> Path:
     "Path of MedMNIST file `name` at `size` in the data folder; download it there if it is missing."
     fname, src, md5 = medmnist_source(name, size)
