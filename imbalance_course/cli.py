@@ -39,10 +39,11 @@ def train_run(dataset:str='pneumoniamnist', size:int=28, model:str='resnet18', #
               epochs:int=10, seed:int=0, bs:int=128, lr:float=2e-3, # how
               out:str|Path='runs/baseline', # run folder: config.json, last.pt, best.pt, metrics.json
               data_dir:str|Path|None=None, root:str|Path|None=None, # data folder; chestxray_folder's root
-              threshold:str='youden', pretrained:str|None=None, resume:bool=True, progress:bool=True) -> dict:
+              threshold:str='youden', pretrained:str|None=None, resume:bool=True, progress:bool=True,
+              download:bool=True) -> dict: # download a missing MedMNIST file
     "Train `model` on `dataset` for `epochs`, evaluate with a `threshold` rule from validation, write `out/metrics.json`."
     t0, out = time.perf_counter(), Path(out)
-    data = load_dataset(dataset, size, data_dir, root=root, seed=seed)
+    data = load_dataset(dataset, size, data_dir, download, root=root, seed=seed)
     cfg = dict(dataset=dataset, size=size, model=model, epochs=epochs, seed=seed, bs=bs, lr=lr, pretrained=pretrained,
                root=str(root) if root else None)
     check_run_config(out, cfg, resume)
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--threshold', default='youden', choices=['youden', 'f1'], help='rule for the decision threshold, applied to validation scores')
     t.add_argument('--pretrained', help='a local torchvision state-dict file to start from')
     t.add_argument('--no-resume', dest='resume', action='store_false', help='start over even if OUT has a checkpoint')
+    t.add_argument('--no-download', dest='download', action='store_false', help='never download: fail if a data file is missing')
     t.add_argument('--quiet', action='store_true', help='no progress bar')
     return p
 
@@ -82,7 +84,7 @@ def main(argv:list|None=None) -> int:
     try:
         if args.cmd == 'datasets': print(list_datasets(args.data_dir).to_string(index=False)); return 0
         res = train_run(args.dataset, args.size, args.model, args.epochs, args.seed, args.bs, args.lr, args.out, args.data_dir,
-                        args.root, args.threshold, args.pretrained, args.resume, progress=not args.quiet)
+                        args.root, args.threshold, args.pretrained, args.resume, progress=not args.quiet, download=args.download)
     except (ValueError, FileNotFoundError) as e:
         print(f"imbalance-course: error: {e}", file=sys.stderr); return 2
     print(report_table({k: res[k] for k in ('val', 'test')}, keys=SHOW_KEYS).round(4).to_string())

@@ -39,9 +39,9 @@ def test_bad_dataset_one_line_error_and_nothing_written(tmp_path):
 
 
 def test_missing_data_offline_error(tmp_path):
-    r = cli('--data-dir', tmp_path/'empty', 'train', '--dataset', 'breastmnist', '--out', tmp_path/'run')
-    # no network here: the download fails and the message says what to put where
+    r = cli('--data-dir', tmp_path/'empty', 'train', '--dataset', 'breastmnist', '--no-download', '--out', tmp_path/'run')
     assert r.returncode == 2 and 'breastmnist.npz' in r.stderr and 'IMBALANCE_COURSE_DATA' in r.stderr, r.stderr
+    assert 'https://' in r.stderr and str(tmp_path/'empty') in r.stderr
     assert not (tmp_path/'run').exists() and not list((tmp_path/'empty').glob('*.npz'))
 
 
