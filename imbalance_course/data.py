@@ -15,9 +15,10 @@ from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['DATA_ENV', 'DATASETS', 'SPLITS', 'set_seed', 'fast_mode', 'get_data_dir', 'DatasetInfo', 'dataset_info', 'Split',
-           'ImageData', 'read_npz', 'file_md5', 'atomic_path', 'download_url', 'medmnist_source', 'fetch_medmnist',
-           'load_medmnist', 'load_chestxray_folder', 'stratified_split', 'make_synthetic', 'show_images',
-           'load_dataset', 'list_datasets', 'class_counts', 'imbalance_ratio', 'plot_class_counts', 'make_imbalanced']
+           'ImageData', 'read_npz', 'read_arrays', 'file_md5', 'atomic_path', 'download_url', 'medmnist_source',
+           'fetch_medmnist', 'load_medmnist', 'load_chestxray_folder', 'stratified_split', 'make_synthetic',
+           'show_images', 'load_dataset', 'list_datasets', 'class_counts', 'imbalance_ratio', 'plot_class_counts',
+           'make_imbalanced']
 
 # %% ../nbs/01_data.ipynb #e6eb25d6
 def set_seed(seed:int=0, # seed for Python's `random`, NumPy and torch
@@ -118,12 +119,16 @@ def read_npz(path:str|Path, # a `.npz` file in the MedMNIST layout
              n_cls:int # number of classes, to check the labels
             ) -> dict:
     "Read `path` with `allow_pickle=False`, check keys, shapes and label range; return {split: (images, labels)}."
+    arrs = read_arrays(path)
+    return {s: _check_split(arrs, s, n_cls, path) for s in SPLITS}
+
+def read_arrays(path:str|Path) -> dict:
+    "Every array in the `.npz` at `path`, read with `allow_pickle=False`; a damaged file gets an error that says what to do."
     try:
-        with np.load(path, allow_pickle=False) as f: arrs = {k: f[k] for k in f.files}
+        with np.load(path, allow_pickle=False) as f: return {k: f[k] for k in f.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
         raise ValueError(f"{path} is corrupt, truncated or not a plain-array .npz ({type(e).__name__}: {e}). "
                          "Delete it and load again to re-download it, or replace it with a good copy.") from e
-    return {s: _check_split(arrs, s, n_cls, path) for s in SPLITS}
 
 # %% ../nbs/01_data.ipynb #b84590dd
 def file_md5(path:str|Path) -> str:
@@ -260,7 +265,7 @@ def load_chestxray_folder(root:str|Path, # folder holding train/ val/ test/ with
 # %% ../nbs/01_data.ipynb #a6cdd891
 def _split_off_val(cache:Path, classes:tuple, seed:int, frac:float=0.1) -> dict:
     "Read a cache that has no val split and carve a stratified `frac` of train off as val."
-    with np.load(cache, allow_pickle=False) as f: arrs = {k: f[k] for k in f.files}
+    arrs = read_arrays(cache)
     y = arrs['train_labels']; tr, va = stratified_split(y, frac, seed)
     arrs.update(val_images=arrs['train_images'][va], val_labels=y[va], train_images=arrs['train_images'][tr], train_labels=y[tr])
     warnings.warn(f"no val/ folder: split {len(va)} of {len(y)} training images off as validation (stratified, seed {seed})")

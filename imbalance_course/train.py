@@ -47,7 +47,7 @@ class Trainer:
         store_attr('model,train,val,epochs,bs,lr,sampler,metric,resume,seed,progress')
         self.out, self.loss_fn = Path(out) if out else None, loss_fn or nn.CrossEntropyLoss()
         self.cbs, self.eval_model = sorted(cbs, key=lambda c: c.order), model
-        self.n_cls = check_train_split(train, model)
+        check_train_split(train, model)
         self.steps = (len(sampler) if sampler is not None else len(train)) // bs
         if self.steps == 0: raise ValueError(f"batch size {bs} is larger than the {len(train)} training images; lower bs")
         self.opt = opt_func(model.parameters(), lr=lr, weight_decay=wd)
@@ -135,13 +135,14 @@ def score(self:Trainer, split:Split) -> float:
 @patch
 def validate(self:Trainer) -> dict:
     "Score `val`, remember the best epoch's weights (on disk too, if `out`), and return this epoch's metrics."
-    m = self.score(self.val) if self.val is not None else math.nan
-    if self.val is None or m > self.best:  # without validation, the latest epoch is kept
+    if self.val is None: return {}
+    m = self.score(self.val)
+    if m > self.best:
         self.best, self.best_epoch = m, self.epoch + 1
         self.best_state = copy.deepcopy(unwrap(self.eval_model).state_dict())
         if self.out: save_atomic({'arch': arch_of(self.model), 'model': self.best_state, 'epoch': self.best_epoch}, self.out/'best.pt')
     name = self.metric if isinstance(self.metric, str) else getattr(self.metric, '__name__', 'metric')
-    return {f'val_{name}': m} if self.val is not None else {}
+    return {f'val_{name}': m}
 
 # %% ../nbs/03a_train.ipynb #5cb157ee
 def save_atomic(obj, path:Path):
@@ -205,7 +206,7 @@ def fit(self:Trainer) -> Trainer:
         self.history.append(row); self('after_epoch'); self.save()
         bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != 'epoch'})
     self('after_fit')
-    if self.best_state is not None: unwrap(self.model).load_state_dict(self.best_state)
+    unwrap(self.model).load_state_dict(self.best_state if self.best_state is not None else unwrap(self.eval_model).state_dict())
     return self
 
 @patch(as_prop=True)
