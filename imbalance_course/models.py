@@ -4,14 +4,15 @@
 
 # %% ../nbs/03_models.ipynb #baecd149
 from __future__ import annotations
-import time
+import copy, time
 from collections import OrderedDict
 from pathlib import Path
 import torch, torch.nn as nn
 import torchvision.models as tvm
 
 # %% auto #0
-__all__ = ['MODELS', 'InputNorm', 'resnet18', 'register_model', 'adapt_state_dict', 'load_pretrained', 'create_model']
+__all__ = ['MODELS', 'InputNorm', 'resnet18', 'register_model', 'adapt_state_dict', 'load_pretrained', 'n_features',
+           'create_model', 'with_head']
 
 # %% ../nbs/03_models.ipynb #e6c7b3f8
 class InputNorm(nn.Module):
@@ -28,19 +29,19 @@ def _adapt_conv1(net:nn.Module, in_chans:int):
     c = net.conv1
     net.conv1 = nn.Conv2d(in_chans, c.out_channels, c.kernel_size, c.stride, c.padding, bias=False)
 
-def resnet18(in_chans:int=1, # input channels: 1 for X-rays, 3 for dermatoscopy
-             n_cls:int=2 # number of classes
+def resnet18(in_chans:int=1 # input channels: 1 for X-rays, 3 for dermatoscopy
             ) -> nn.Module:
-    "torchvision's ResNet18 (He et al. 2016) with an `in_chans`-channel first layer and an `n_cls`-way head."
-    net = tvm.resnet18(num_classes=n_cls)
+    "torchvision's ResNet18 (He et al. 2016) as a body: an `in_chans`-channel first layer, 512 pooled features out, no head."
+    net = tvm.resnet18()
     _adapt_conv1(net, in_chans)
+    net.num_features, net.fc = net.fc.in_features, nn.Identity()
     return net
 
 # %% ../nbs/03_models.ipynb #eaee44aa
 MODELS = {}
 
 def register_model(name:str):
-    "Decorator: register a function `(in_chans, n_cls) -> nn.Module` under `name` for `create_model`."
+    "Decorator: register a body builder `(in_chans, **settings) -> nn.Module` (images → N × features) under `name`."
     def _inner(f): MODELS[name] = f; return f
     return _inner
 
@@ -73,16 +74,36 @@ def load_pretrained(net:nn.Module, arch:str, pretrained:bool|str|Path):
     return net
 
 # %% ../nbs/03_models.ipynb #050ef70a
+def n_features(body:nn.Module, in_chans:int) -> int:
+    "Width of `body`'s output: its `num_features` attribute, else measured on a dummy 32 px batch."
+    if hasattr(body, 'num_features'): return body.num_features
+    was = body.training; body.eval()
+    with torch.no_grad(): n = body(torch.zeros(2, in_chans, 32, 32)).shape[1]
+    body.train(was); return n
+
 def create_model(name:str='resnet18', # a key of `MODELS`
                  in_chans:int=1, # input channels
                  n_cls:int=2, # number of classes
                  pretrained:bool|str|Path=False, # False, True (torchvision download), or a local state-dict path
-                 mean:float|tuple=0.449, std:float|tuple=0.226 # input standardisation (`InputNorm`)
+                 mean:float|tuple=0.449, std:float|tuple=0.226, # input standardisation (`InputNorm`)
+                 single_logit:bool=False, # binary tasks: one logit (sigmoid losses) instead of two
+                 **settings # the architecture's own settings, passed to its builder
                 ) -> nn.Sequential:
-    "Build architecture `name` for `in_chans`-channel inputs and `n_cls` classes, optionally from `pretrained` weights."
+    "Build architecture `name` as `norm` → `body` → `head` for `in_chans`-channel inputs and `n_cls` classes."
     if name not in MODELS: raise ValueError(f"model {name!r} is unknown; choose one of: {', '.join(MODELS)}")
-    net = MODELS[name](in_chans, n_cls)
-    if pretrained: load_pretrained(net, name, pretrained)
-    model = nn.Sequential(OrderedDict(norm=InputNorm(mean, std, in_chans), net=net))
+    if single_logit and n_cls != 2: raise ValueError(f"single_logit=True needs a binary task, but n_cls={n_cls}; use n_cls logits")
+    body = MODELS[name](in_chans, **settings)
+    if pretrained: load_pretrained(body, name, pretrained)
+    head = nn.Linear(n_features(body, in_chans), 1 if single_logit else n_cls)
+    model = nn.Sequential(OrderedDict(norm=InputNorm(mean, std, in_chans), body=body, head=head))
     model.arch = name
     return model
+
+# %% ../nbs/03_models.ipynb #4b7635a8
+def with_head(model:nn.Sequential, # a model from `create_model`
+              head:nn.Module # the new head: features → logits
+             ) -> nn.Sequential:
+    "A copy of `model` whose `head` is (a copy of) `head`, e.g. one trained on the body's features."
+    new = copy.deepcopy(model)
+    new.head = copy.deepcopy(head)
+    return new

@@ -4,17 +4,21 @@
 
 # %% ../nbs/03a_train.ipynb #bd1098be
 from __future__ import annotations
-import copy, math, os, tempfile, time
+import copy, math, os, platform, random, re, tempfile, time
+from contextlib import contextmanager
 from pathlib import Path
-import numpy as np, pandas as pd, torch, torch.nn as nn
+import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch, store_attr
 from tqdm.auto import tqdm
 from .data import ImageData, Split, atomic_path, set_seed
-from .metrics import pick_threshold, report
+from .metrics import pick_threshold, report, sensitivity, specificity
+from .models import with_head
 
 # %% auto #0
-__all__ = ['to_input', 'Callback', 'NaNLossError', 'Trainer', 'check_train_split', 'predict', 'unwrap', 'save_atomic', 'arch_of',
-           'load_checkpoint', 'fit', 'pos_scores', 'evaluate']
+__all__ = ['to_input', 'Callback', 'NaNLossError', 'ce_loss', 'bce_loss', 'get_device', 'model_device', 'Trainer',
+           'check_train_split', 'frozen_bn_stats', 'probs', 'predict', 'unwrap', 'features', 'save_atomic', 'arch_of',
+           'load_checkpoint', 'rng_state', 'set_rng_state', 'fit', 'feature_split', 'fit_head', 'pos_scores',
+           'operating_point', 'evaluate', 'environment']
 
 # %% ../nbs/03a_train.ipynb #b25a7cb4
 def to_input(x:torch.Tensor) -> torch.Tensor:
@@ -23,19 +27,45 @@ def to_input(x:torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/03a_train.ipynb #3ed3f683
 class Callback:
-    "Base for training hooks: `before_fit`, `before_epoch`, `before_batch`, `after_loss`, `before_step`, `after_step`, `after_epoch`, `after_fit`."
+    "Base for training hooks: `before_fit`, `before_epoch`, `before_batch`, `after_pred`, `after_loss`, `before_step`, `after_step`, `after_epoch`, `after_fit`."
     order = 0
+    @property
+    def name(self) -> str:
+        "Key of this callback's state in checkpoints: the class name in snake case (`EMA` → `ema`); override with a class attribute."
+        return re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])', '_', type(self).__name__).lower()
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, sd:dict): pass
 
 class NaNLossError(RuntimeError):
     "The training loss became NaN or infinite."
 
+# %% ../nbs/03a_train.ipynb #e2c7bfba
+def ce_loss(pred:torch.Tensor, targ:torch.Tensor) -> torch.Tensor:
+    "Per-sample cross-entropy of logits `pred` (N × n_cls) against class indices `targ`."
+    return F.cross_entropy(pred, targ, reduction='none')
+
+def bce_loss(pred:torch.Tensor, targ:torch.Tensor) -> torch.Tensor:
+    "Per-sample binary cross-entropy of single logits `pred` (N × 1) against 0/1 `targ`."
+    return F.binary_cross_entropy_with_logits(pred.view(-1), targ.float(), reduction='none')
+
+def get_device(device:str|torch.device='auto') -> torch.device:
+    "`device` as a `torch.device`; `'auto'` is CUDA when torch sees a GPU, else the CPU."
+    if device == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError) as e: raise ValueError(f"device {device!r} is not a device name; use 'auto', 'cpu' or 'cuda'") from e
+    if d.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asks for CUDA, but torch sees no GPU here; use device='auto' or 'cpu'")
+    return d
+
+def model_device(model:nn.Module) -> torch.device:
+    "The device `model`'s parameters live on."
+    return next(model.parameters()).device
+
 # %% ../nbs/03a_train.ipynb #69da0813
 class Trainer:
     "The course's one training loop: `model` on `train`, selected on `val` by `metric`, with `loss_fn`, `sampler` and `cbs`."
     def __init__(self, model:nn.Module, train:Split, val:Split|None=None, # the model and the data
-                 loss_fn=None, # any callable (logits, targets) -> scalar; default cross-entropy
+                 loss_fn=None, # (logits, targets) -> per-sample losses (or a scalar); default `ce_loss`, `bce_loss` for one logit
                  epochs:int=10, bs:int=128, lr:float=2e-3, wd:float=0.01, # schedule: AdamW + one-cycle
                  opt_func=torch.optim.AdamW, # optimiser class
                  sampler=None, # e.g. `WeightedRandomSampler`: yields training indices each epoch
@@ -43,32 +73,43 @@ class Trainer:
                  cbs=(), # `Callback`s
                  out:str|Path|None=None, # folder for checkpoints (`last.pt`, `best.pt`); None keeps nothing on disk
                  resume:bool=True, # continue from `out/last.pt` if it exists
+                 ckpt_every:float=30, # seconds of training between checkpoint writes (the last epoch is always written); 0: every epoch
+                 device:str='auto', # 'auto' (a GPU if torch sees one, else CPU), 'cpu', 'cuda', ...
                  seed:int=0, progress:bool=True):
-        store_attr('model,train,val,epochs,bs,lr,sampler,metric,resume,seed,progress')
-        self.out, self.loss_fn = Path(out) if out else None, loss_fn or nn.CrossEntropyLoss()
+        store_attr('model,train,val,epochs,bs,lr,sampler,metric,resume,ckpt_every,seed,progress')
+        self.device, self.out = get_device(device), Path(out) if out else None
+        self.n_out = check_train_split(train, model.to(self.device))
+        self.loss_fn = loss_fn or (bce_loss if self.n_out == 1 else ce_loss)
         self.cbs, self.eval_model = sorted(cbs, key=lambda c: c.order), model
-        check_train_split(train, model)
+        _check_names(self.cbs)
         self.steps = (len(sampler) if sampler is not None else len(train)) // bs
         if self.steps == 0: raise ValueError(f"batch size {bs} is larger than the {len(train)} training images; lower bs")
         self.opt = opt_func(model.parameters(), lr=lr, weight_decay=wd)
         self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=lr, total_steps=epochs * self.steps)
         self.history, self.best, self.best_epoch, self.start_epoch, self.best_state = [], -math.inf, None, 0, None
+        self.saved_epoch, self.ckpt_seconds = None, 0.
 
     def __call__(self, event:str):
         for cb in self.cbs:
             if hasattr(cb, event): getattr(cb, event)(self)
 
+def _check_names(cbs):
+    "Callback names key their checkpointed state, so they must differ."
+    names = [cb.name for cb in cbs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup: raise ValueError(f"two callbacks are named {dup[0]!r}; their checkpointed state would clash: give one a `name` class attribute")
+
 # %% ../nbs/03a_train.ipynb #1e0fe784
 def check_train_split(train:Split, model:nn.Module) -> int:
-    "Check `train` has 2+ classes and labels within `model`'s outputs; return the number of outputs."
+    "Check `train` has 2+ classes and labels that `model`'s outputs can take; return the number of outputs."
     classes = torch.unique(train.y)
     if len(classes) < 2:
         raise ValueError(f"the training split has a single class (label {classes.tolist()}, {len(train)} images); "
                          "a classifier needs at least two: check the split or make_imbalanced's ratio")
     was = model.training; model.eval()
-    with torch.no_grad(): n_out = model(to_input(train.x[:2])).shape[1]
+    with torch.no_grad(): n_out = model(to_input(train.x[:2]).to(model_device(model))).shape[1]
     model.train(was)
-    if classes.max() >= n_out or classes.min() < 0:
+    if classes.max() >= max(n_out, 2) or classes.min() < 0:
         raise ValueError(f"training labels run from {classes.min().item()} to {classes.max().item()}, but the model has "
                          f"{n_out} outputs; build it with create_model(n_cls={classes.max().item() + 1}) or fix the labels")
     return n_out
@@ -76,22 +117,47 @@ def check_train_split(train:Split, model:nn.Module) -> int:
 # %% ../nbs/03a_train.ipynb #2a13dab9
 @patch
 def one_batch(self:Trainer):
-    "Forward, loss, backward and step on `self.xb`, `self.yb`, calling the batch hooks."
-    self('before_batch')
-    self.loss = self.loss_fn(self.model(self.xb), self.yb)
-    self('after_loss')
-    if not torch.isfinite(self.loss): self._nan_error()
-    self.loss.backward()
-    self('before_step')
+    "Forward, loss, backward and step on `self.xb`, `self.yb` (training indices `self.idx`), calling the batch hooks."
+    self.sample_weight = None; self('before_batch')
+    self.pred = self.model(self.xb); self('after_pred')
+    self.loss = self.compute_loss(self.pred); self('after_loss')
+    self.loss.backward(); self('before_step')
     self.opt.step(); self.sched.step(); self.opt.zero_grad(set_to_none=True)
     self('after_step')
 
 @patch
-def _nan_error(self:Trainer):
+def compute_loss(self:Trainer, pred:torch.Tensor) -> torch.Tensor:
+    "`loss_fn(pred, yb)` as a scalar: per-sample losses averaged with `sample_weight` if a callback set it; NaN raises."
+    loss, w = self.loss_fn(pred, self.yb), self.sample_weight
+    if loss.ndim: loss = loss.reshape(len(self.yb), -1).mean(1)
+    elif w is not None: raise ValueError("a callback set per-sample weights, but loss_fn returned a scalar; "
+                                         "give it reduction='none' so that it returns one loss per sample")
+    if loss.ndim: loss = loss.mean() if w is None else (loss * w).sum() / w.sum()
+    if not torch.isfinite(loss): self._nan_error(loss)
+    return loss
+
+@contextmanager
+def frozen_bn_stats(model:nn.Module):
+    "Within the block, BatchNorm layers of `model` normalise with batch statistics but leave their running statistics alone."
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    for m in bns: m.track_running_stats = False
+    try: yield model
+    finally:
+        for m in bns: m.track_running_stats = True
+
+@patch
+def closure(self:Trainer) -> torch.Tensor:
+    "Forward and backward again on this batch through `compute_loss`, BatchNorm running statistics untouched (SAM's second pass)."
+    with frozen_bn_stats(self.model): loss = self.compute_loss(self.model(self.xb))
+    loss.backward()
+    return loss
+
+@patch
+def _nan_error(self:Trainer, loss:torch.Tensor):
     "Raise `NaNLossError` naming the epoch, the batch and the last good checkpoint."
-    ck = (f"the last good checkpoint, {self.out/'last.pt'} (after epoch {self.epoch}), is kept"
-          if self.out and (self.out/'last.pt').exists() else "no checkpoint was written yet")
-    raise NaNLossError(f"the loss became {self.loss.item()} at epoch {self.epoch + 1}, batch {self.iter + 1}; {ck}. "
+    ck = (f"the last good checkpoint, {self.out/'last.pt'} (after epoch {self.saved_epoch}), is kept"
+          if self.out and self.saved_epoch else "no checkpoint was written yet")
+    raise NaNLossError(f"the loss became {loss.item()} at epoch {self.epoch + 1}, batch {self.iter + 1}; {ck}. "
                        f"Lower the learning rate (lr={self.lr}) or check the loss function and the inputs.")
 
 # %% ../nbs/03a_train.ipynb #107c933b
@@ -105,25 +171,38 @@ def batches(self:Trainer) -> torch.Tensor:
 def one_epoch(self:Trainer) -> float:
     "Train for one epoch; return the mean training loss."
     self.model.train(); self('before_epoch'); losses = []
-    for self.iter, idx in enumerate(self.batches()):
-        self.xb, self.yb = to_input(self.train.x[idx]), self.train.y[idx]
+    for self.iter, self.idx in enumerate(self.batches()):
+        self.xb = to_input(self.train.x[self.idx].to(self.device, non_blocking=True))
+        self.yb = self.train.y[self.idx].to(self.device, non_blocking=True)
         self.one_batch(); losses.append(self.loss.detach())
     return torch.stack(losses).mean().item()
 
 # %% ../nbs/03a_train.ipynb #496985ad
-@torch.no_grad()
+def probs(logits:torch.Tensor) -> torch.Tensor:
+    "Class probabilities from `logits`: a softmax, or `[1 − σ, σ]` for a single logit."
+    if logits.shape[1] == 1: p = logits.sigmoid(); return torch.cat([1 - p, p], 1)
+    return logits.softmax(1)
+
+def _batched(model:nn.Module, x:torch.Tensor|Split, bs:int, fn) -> torch.Tensor:
+    "`fn` on images `x` (or a `Split`) on `model`'s device, in eval mode, `bs` at a time; concatenated on the CPU."
+    x, dev, was = x.x if isinstance(x, Split) else x, model_device(model), model.training
+    model.eval()
+    try:
+        with torch.no_grad(): return torch.cat([fn(to_input(x[i:i + bs].to(dev))).float().cpu() for i in range(0, len(x), bs)])
+    finally: model.train(was)
+
 def predict(model:nn.Module, x:torch.Tensor|Split, # the model, and images (or a `Split`)
             bs:int=512) -> np.ndarray:
     "Class probabilities (N × n_cls) of `model` on images `x`, in eval mode, `bs` at a time."
-    x = x.x if isinstance(x, Split) else x
-    was = model.training; model.eval()
-    prob = torch.cat([model(to_input(x[i:i + bs])).softmax(1) for i in range(0, len(x), bs)])
-    model.train(was)
-    return prob.numpy()
+    return _batched(model, x, bs, lambda xb: probs(model(xb))).numpy()
 
 def unwrap(model:nn.Module) -> nn.Module:
     "The plain model inside an `AveragedModel` (EMA) or `DataParallel` wrapper; `model` itself otherwise."
     return getattr(model, 'module', model)
+
+def features(model:nn.Module, x:torch.Tensor|Split, bs:int=512) -> torch.Tensor:
+    "Penultimate activations (N × n_features) of a `create_model` model on images `x`: its body's output, in eval mode."
+    return _batched(model, x, bs, unwrap(model)[:-1])
 
 # %% ../nbs/03a_train.ipynb #6001aa2e
 @patch
@@ -134,13 +213,12 @@ def score(self:Trainer, split:Split) -> float:
 
 @patch
 def validate(self:Trainer) -> dict:
-    "Score `val`, remember the best epoch's weights (on disk too, if `out`), and return this epoch's metrics."
+    "Score `val`, remember the best epoch's weights (of `eval_model`, on the CPU), and return this epoch's metrics."
     if self.val is None: return {}
     m = self.score(self.val)
     if m > self.best:
         self.best, self.best_epoch = m, self.epoch + 1
-        self.best_state = copy.deepcopy(unwrap(self.eval_model).state_dict())
-        if self.out: save_atomic({'arch': arch_of(self.model), 'model': self.best_state, 'epoch': self.best_epoch}, self.out/'best.pt')
+        self.best_state = {k: v.detach().to('cpu', copy=True) for k, v in unwrap(self.eval_model).state_dict().items()}
     name = self.metric if isinstance(self.metric, str) else getattr(self.metric, '__name__', 'metric')
     return {f'val_{name}': m}
 
@@ -161,14 +239,33 @@ def load_checkpoint(path:Path) -> dict:
                          "(checkpoints are read with weights_only=True, which refuses pickled code); delete it, or pass resume=False") from e
 
 # %% ../nbs/03a_train.ipynb #9ab407cb
+def rng_state() -> dict:
+    "The state of every random generator the loop uses (torch CPU and CUDA, NumPy, Python), as `weights_only`-safe types."
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {'torch': torch.get_rng_state(), 'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            'numpy': (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)),
+            'python': random.getstate()}
+
+def set_rng_state(st:dict):
+    "Restore the generators from `rng_state()`'s dict."
+    torch.set_rng_state(st['torch'])
+    if st['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
+    kind, keys, *rest = st['numpy']; np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))
+    random.setstate(st['python'])
+
+# %% ../nbs/03a_train.ipynb #a46df0d6
 @patch
 def save(self:Trainer):
-    "Write the run's full state to `out/last.pt`, atomically."
+    "Write the run's full state to `out/last.pt` (and the best weights to `out/best.pt`), atomically; time it."
     if not self.out: return
-    save_atomic({'arch': arch_of(self.model), 'epoch': self.epoch + 1, 'epochs': self.epochs, 'model': self.model.state_dict(),
-                 'opt': self.opt.state_dict(), 'sched': self.sched.state_dict(), 'history': self.history,
-                 'best': self.best, 'best_epoch': self.best_epoch, 'rng': torch.get_rng_state(),
-                 'cbs': [cb.state_dict() for cb in self.cbs]}, self.out/'last.pt')
+    t0, arch = time.perf_counter(), arch_of(self.model)
+    if self.best_state is not None: save_atomic({'arch': arch, 'model': self.best_state, 'epoch': self.best_epoch}, self.out/'best.pt')
+    save_atomic({'arch': arch, 'epoch': self.epoch + 1, 'epochs': self.epochs, 'model': self.model.state_dict(),
+                 'best_model': self.best_state, 'opt': self.opt.state_dict(), 'sched': self.sched.state_dict(),
+                 'history': self.history, 'best': self.best, 'best_epoch': self.best_epoch, 'rng': rng_state(),
+                 'cbs': {cb.name: cb.state_dict() for cb in self.cbs}}, self.out/'last.pt')
+    self.saved_epoch, self._saved_at = self.epoch + 1, time.perf_counter()
+    self.ckpt_seconds += self._saved_at - t0
 
 # %% ../nbs/03a_train.ipynb #2a31e252
 def _load_weights(model:nn.Module, sd:dict, path:Path, arch:str):
@@ -182,31 +279,49 @@ def _load_weights(model:nn.Module, sd:dict, path:Path, arch:str):
                          "use another out folder, delete the checkpoint, or pass resume=False") from e
 
 @patch
-def load_last(self:Trainer):
-    "Resume from `out/last.pt` if there is one and `resume` is set."
+def load_last(self:Trainer) -> dict|None:
+    "Resume from `out/last.pt` if there is one and `resume` is set; return the checkpoint (callback states come later)."
     path = self.out/'last.pt' if self.out else None
-    if not (self.resume and path and path.exists()): return
+    if not (self.resume and path and path.exists()): return None
     ck = load_checkpoint(path)
+    if 'best_model' not in ck: raise ValueError(f"{path} was written by an earlier version of the course; delete it, or pass resume=False")
     _load_weights(self.model, ck['model'], path, ck['arch'])
     if ck['epochs'] != self.epochs: raise ValueError(f"{path} was saved by a {ck['epochs']}-epoch run; resume with epochs={ck['epochs']}, or pass resume=False")
-    self.opt.load_state_dict(ck['opt']); self.sched.load_state_dict(ck['sched']); torch.set_rng_state(ck['rng'])
-    for cb, sd in zip(self.cbs, ck['cbs']): cb.load_state_dict(sd)
-    self.history, self.best, self.best_epoch, self.start_epoch = ck['history'], ck['best'], ck['best_epoch'], ck['epoch']
-    if (self.out/'best.pt').exists(): self.best_state = load_checkpoint(self.out/'best.pt')['model']
+    self.opt.load_state_dict(ck['opt']); self.sched.load_state_dict(ck['sched']); set_rng_state(ck['rng'])
+    self.history, self.best, self.best_epoch, self.best_state = ck['history'], ck['best'], ck['best_epoch'], ck['best_model']
+    self.start_epoch = self.saved_epoch = ck['epoch']
+    return ck
+
+@patch
+def load_callbacks(self:Trainer, states:dict):
+    "Give each callback its state from a checkpoint, matched by `name`; a state without its callback, or the reverse, is an error."
+    have, path = {cb.name: cb for cb in self.cbs}, self.out/'last.pt'
+    lost = [n for n, sd in states.items() if sd and n not in have]
+    if lost: raise ValueError(f"{path} holds the state of callback {', '.join(lost)}, which this run lacks; "
+                              "add it back, use another out folder, or pass resume=False")
+    new = [n for n, cb in have.items() if n not in states and cb.state_dict()]
+    if new: raise ValueError(f"callback {', '.join(new)} keeps state, but {path} was saved without it; "
+                             "use another out folder, or pass resume=False")
+    for n, sd in states.items():
+        if n in have: have[n].load_state_dict(sd)
 
 # %% ../nbs/03a_train.ipynb #b91df515
 @patch
 def fit(self:Trainer) -> Trainer:
     "Run the training: resume, then train, validate and checkpoint each remaining epoch; load the best weights."
-    set_seed(self.seed); self.load_last(); self('before_fit')
+    set_seed(self.seed); ck = self.load_last(); self('before_fit')
+    if ck: self.load_callbacks(ck['cbs'])
+    self._saved_at = time.perf_counter()
     bar = tqdm(range(self.start_epoch, self.epochs), initial=self.start_epoch, total=self.epochs, desc='epochs', disable=not self.progress)
     for self.epoch in bar:
         t0 = time.perf_counter(); row = {'epoch': self.epoch + 1, 'train_loss': self.one_epoch()}
         row.update(self.validate()); row['seconds'] = time.perf_counter() - t0
-        self.history.append(row); self('after_epoch'); self.save()
+        self.history.append(row); self('after_epoch')
+        if self.epoch + 1 == self.epochs or time.perf_counter() - self._saved_at >= self.ckpt_every: self.save()
         bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != 'epoch'})
     self('after_fit')
-    unwrap(self.model).load_state_dict(self.best_state if self.best_state is not None else unwrap(self.eval_model).state_dict())
+    best = self.best_state if self.best_state is not None else unwrap(self.eval_model).state_dict()
+    unwrap(self.model).load_state_dict(best)
     return self
 
 @patch(as_prop=True)
@@ -219,15 +334,56 @@ def fit(model:nn.Module, train:Split, val:Split|None=None, **kwargs) -> Trainer:
     "Train `model` on `train`, selecting on `val`, with the course's one loop; `kwargs` go to `Trainer`."
     return Trainer(model, train, val, **kwargs).fit()
 
+# %% ../nbs/03a_train.ipynb #ea48cf8a
+def feature_split(model:nn.Module, split:Split, bs:int=512) -> Split:
+    "`split` with its images replaced by `model`'s features (`features`), for training a head alone."
+    return Split(features(model, split, bs), split.y)
+
+def fit_head(model:nn.Module, # a trained `create_model` model: its body stays as it is
+             train:Split, val:Split|None=None, # feature splits (`feature_split`), resampled or not
+             **kwargs # for `fit`: epochs, bs, lr, sampler, loss_fn, cbs, ...
+            ) -> tuple:
+    "Train a fresh head for `model` on feature splits with the one loop; return `(model with that head, trainer)`."
+    old = unwrap(model).head
+    head = nn.Linear(old.in_features, old.out_features)
+    tr = fit(head, train, val, **kwargs)
+    return with_head(unwrap(model), head.to(model_device(model))), tr
+
 # %% ../nbs/03a_train.ipynb #1b9787ef
 def pos_scores(prob:np.ndarray) -> np.ndarray:
     "Positive-class scores (column 1) of binary probabilities `prob`; multi-class probabilities pass through."
     return prob[:, 1] if prob.ndim == 2 and prob.shape[1] == 2 else prob
 
+def operating_point(val_targ, val_score, test_targ, test_score, # binary targets and positive-class scores
+                    target:float=0.9 # sensitivity to reach on validation
+                   ) -> dict:
+    "The threshold reaching `target` sensitivity on validation, and sensitivity and specificity there on val and test."
+    t = float(pick_threshold(val_targ, val_score, 'sensitivity', target=target))
+    res = {'threshold': t}
+    for split, targ, score in (('val', val_targ, val_score), ('test', test_targ, test_score)):
+        pred = (np.asarray(score) >= t).astype(int)
+        res |= {f'{split}_sensitivity': sensitivity(targ, pred), f'{split}_specificity': specificity(targ, pred)}
+    return res
+
 def evaluate(model:nn.Module, data:ImageData, # a trained model and its dataset
              method:str='youden', # threshold rule on validation scores (`pick_threshold`)
              **kwargs) -> dict:
-    "Pick the threshold on `data.val` with `method`, then report val and test there: `{'val', 'test', 'threshold'}`."
+    "Pick the threshold on `data.val` with `method`, report val and test there, and the 90%-sensitivity point from val."
     pv, pt = (pos_scores(predict(model, s)) for s in (data.val, data.test))
-    t = float(pick_threshold(data.val.y.numpy(), pv, method, **kwargs)) if pv.ndim == 1 else None
-    return {'val': report(data.val.y, pv, t), 'test': report(data.test.y, pt, t), 'threshold': t}
+    vy, ty = data.val.y.numpy(), data.test.y.numpy()
+    if pv.ndim != 1: return {'val': report(vy, pv), 'test': report(ty, pt), 'threshold': None}
+    t = float(pick_threshold(vy, pv, method, **kwargs))
+    return {'val': report(vy, pv, t), 'test': report(ty, pt, t), 'threshold': t, 'at_val_sens90': operating_point(vy, pv, ty, pt, 0.9)}
+
+# %% ../nbs/03a_train.ipynb #5109885f
+def _cpu_name() -> str:
+    "The processor's model name (from /proc/cpuinfo on Linux), else what `platform` knows."
+    try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
+    except (OSError, StopIteration): return platform.processor() or platform.machine()
+
+def environment(device:str|torch.device|None=None) -> dict:
+    "Where a run runs: torch and Python versions, the processor, torch's CPU threads, and the GPU when `device` is one."
+    d = get_device('auto' if device is None else device)
+    env = {'torch': torch.__version__, 'python': platform.python_version(), 'cpu': _cpu_name(),
+           'threads': torch.get_num_threads(), 'device': str(d)}
+    return env | ({'gpu': torch.cuda.get_device_name(d)} if d.type == 'cuda' else {})
