@@ -78,7 +78,8 @@ class Trainer:
                  seed:int=0, progress:bool=True):
         store_attr('model,train,val,epochs,bs,lr,sampler,metric,resume,ckpt_every,seed,progress')
         self.device, self.out = get_device(device), Path(out) if out else None
-        self.n_out = check_train_split(train, model.to(self.device))
+        model.to(self.device)
+        self.n_out = check_train_split(train, model)
         self.loss_fn = loss_fn or (bce_loss if self.n_out == 1 else ce_loss)
         self.cbs, self.eval_model = sorted(cbs, key=lambda c: c.order), model
         _check_names(self.cbs)

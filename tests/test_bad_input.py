@@ -107,7 +107,7 @@ def test_nan_loss_keeps_last_good_checkpoint(tmp_path):
         calls.append(1); l = torch.nn.functional.cross_entropy(inp, targ)
         return l * float('nan') if len(calls) > 5 else l
     with pytest.raises(NaNLossError, match='last good checkpoint.*after epoch 1.*Lower the learning rate'):
-        fit(create_model(), s, s, epochs=3, bs=64, loss_fn=loss_fn, out=tmp_path, progress=False)
+        fit(create_model(), s, s, epochs=3, bs=64, loss_fn=loss_fn, out=tmp_path, ckpt_every=0, progress=False)
     ck = torch.load(tmp_path/'last.pt', weights_only=True)
     assert ck['epoch'] == 1 and all(torch.isfinite(v).all() for v in ck['model'].values() if v.is_floating_point())
     assert sorted(p.name for p in tmp_path.iterdir()) == ['best.pt', 'last.pt']  # no temp files left
@@ -117,7 +117,7 @@ def test_resume_other_architecture(tmp_path):
     from imbalance_course.models import register_model, MODELS
     s = make_synthetic(256, ratio=3, seed=0)
     fit(create_model(), s, s, epochs=1, bs=64, out=tmp_path, progress=False)
-    register_model('tiny_test')(lambda c, n: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(c * 28 * 28, n)))
+    register_model('tiny_test')(lambda c: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(c * 28 * 28, 16)))
     try:
         with pytest.raises(ValueError, match='holds a resnet18 checkpoint, but the model is tiny_test; use another out folder'):
             fit(create_model('tiny_test'), s, s, epochs=1, bs=64, out=tmp_path, progress=False)

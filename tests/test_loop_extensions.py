@@ -5,7 +5,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import WeightedRandomSampler
 from imbalance_course.data import ImageData, Split, load_dataset, make_synthetic, set_seed
 from imbalance_course.models import create_model
-from imbalance_course.train import Callback, evaluate, fit, unwrap
+from imbalance_course.train import Callback, NaNLossError, evaluate, fit, unwrap
 
 
 @pytest.fixture(scope='module')
@@ -29,7 +29,7 @@ class SAM(Callback):
         es = [p.grad * self.rho / (norm + 1e-12) for p in ps]
         with torch.no_grad():
             for p, e in zip(ps, es): p.add_(e)
-        t.opt.zero_grad(); t.loss_fn(t.model(t.xb), t.yb).backward()
+        t.opt.zero_grad(); t.closure()
         with torch.no_grad():
             for p, e in zip(ps, es): p.sub_(e)
 
@@ -99,3 +99,93 @@ def test_breastmnist_malignant_is_positive(tmp_path):
                                              for k, v in (('images', np.zeros((4, 28, 28), np.uint8)), ('labels', raw))})
     d = load_dataset('breastmnist', data_dir=tmp_path)
     assert d.train.y.tolist() == [1, 0, 0, 1] and d.classes[d.pos_class] == 'malignant'
+
+
+class ScoreWeights(Callback):
+    "AUC-reshaping-like: per-image state keyed by training index; weights from the model's own scores in `after_pred`."
+    def before_fit(self, t): self.seen, self.checked = torch.zeros(len(t.train)), 0
+    def after_pred(self, t):
+        assert torch.equal(t.train.y[t.idx], t.yb)  # idx names the images in the batch
+        p = t.pred.detach().softmax(1)[:, 1]
+        t.sample_weight = 1 + 4 * ((t.yb == 1) & (p < 0.5)).float()  # boost positives the model still scores low
+        self.seen[t.idx] += 1
+    def after_loss(self, t):
+        per = torch.nn.functional.cross_entropy(t.pred, t.yb, reduction='none')
+        assert torch.allclose(t.loss, (per * t.sample_weight).sum() / t.sample_weight.sum(), atol=1e-6)
+        self.checked += 1
+
+
+def test_after_pred_weights_by_index(syn):
+    tr, va = syn
+    cb = ScoreWeights()
+    t = fit(create_model(), tr, va, epochs=2, bs=64, cbs=[cb], progress=False)
+    assert cb.checked == 2 * t.steps and cb.seen.sum() == 2 * t.steps * 64 and cb.seen.max() <= 2
+
+
+def test_nan_guard_on_per_sample_losses_and_second_pass(syn):
+    tr, _ = syn
+    nan_ce = lambda inp, targ: torch.nn.functional.cross_entropy(inp, targ, reduction='none') * float('nan')
+    with pytest.raises(NaNLossError, match='at epoch 1, batch 1'):
+        fit(create_model(), tr, None, epochs=1, bs=64, loss_fn=nan_ce, progress=False)
+    class NaNSecondPass(Callback):
+        def before_step(self, t):
+            t.loss_fn = nan_ce; t.opt.zero_grad(); t.closure()
+    with pytest.raises(NaNLossError, match='Lower the learning rate'):
+        fit(create_model(), tr, None, epochs=1, bs=64, cbs=[NaNSecondPass()], progress=False)
+
+
+def test_second_pass_updates_bn_stats_once(syn):
+    tr, _ = syn
+    class Check(Callback):
+        def before_step(self, t):
+            bn = t.model.body.bn1
+            before = (bn.num_batches_tracked.clone(), bn.running_mean.clone())
+            t.opt.zero_grad(); t.closure()
+            assert bn.num_batches_tracked == before[0] and torch.equal(bn.running_mean, before[1])
+    t = fit(create_model(), tr, None, epochs=1, bs=64, cbs=[Check()], progress=False)
+    assert t.model.body.bn1.num_batches_tracked.item() == t.steps
+
+
+def test_callback_names_must_differ(syn):
+    tr, _ = syn
+    with pytest.raises(ValueError, match="two callbacks are named 'score_weights'"):
+        fit(create_model(), tr, None, epochs=1, bs=64, cbs=[ScoreWeights(), ScoreWeights()], progress=False)
+
+
+def test_single_logit_resumes_and_evaluates(syn, tmp_path):
+    tr, va = syn
+    data = ImageData('synthetic', ('normal', 'lesion'), 1, tr, va, va)
+    class Stop(Callback):
+        def after_epoch(self, t):
+            if t.epoch == 0: t.save(); raise KeyboardInterrupt
+    set_seed(0); full = fit(create_model(single_logit=True), tr, va, epochs=2, bs=64, progress=False)
+    set_seed(0)
+    with pytest.raises(KeyboardInterrupt): fit(create_model(single_logit=True), tr, va, epochs=2, bs=64, out=tmp_path, cbs=[Stop()], progress=False)
+    resumed = fit(create_model(single_logit=True), tr, va, epochs=2, bs=64, out=tmp_path, progress=False)
+    assert resumed.log.drop(columns='seconds').equals(full.log.drop(columns='seconds'))
+    res = evaluate(resumed.model, data)
+    assert res['val']['n'] == len(va) and 0 <= res['at_val_sens90']['test_specificity'] <= 1
+    assert torch.load(tmp_path/'best.pt', weights_only=True)['model']['head.weight'].shape == (1, 512)
+
+
+def test_checkpoint_interval(syn, tmp_path):
+    "With a long interval only the last epoch is written; with 0, every epoch; the written epochs are timed."
+    tr, _ = syn
+    class Written(Callback):
+        def before_fit(self, t): self.epochs = []
+        def after_epoch(self, t): self.epochs.append(t.saved_epoch)
+    w = Written(); t = fit(create_model(), tr, None, epochs=3, bs=128, out=tmp_path/'a', ckpt_every=3600, cbs=[w], progress=False)
+    assert w.epochs == [None, None, None] and t.saved_epoch == 3 and t.ckpt_seconds > 0
+    w = Written(); fit(create_model(), tr, None, epochs=3, bs=128, out=tmp_path/'b', ckpt_every=0, cbs=[w], progress=False)
+    assert w.epochs == [None, 1, 2]  # after_epoch runs before that epoch's write
+
+
+def test_head_trained_on_features_checkpoints_like_any_model(syn, tmp_path):
+    from imbalance_course.train import feature_split, fit_head, load_checkpoint, predict
+    tr, va = syn
+    set_seed(0); t = fit(create_model(), tr, va, epochs=1, bs=64, progress=False)
+    new, _ = fit_head(t.model, feature_split(t.model, tr), feature_split(t.model, va), epochs=2, bs=64, progress=False)
+    out = tmp_path/'joined'
+    fit(new, tr, va, epochs=1, bs=64, lr=1e-9, out=out, progress=False)  # a checkpoint of the joined model ...
+    back = create_model(); back.load_state_dict(load_checkpoint(out/'best.pt')['model'])  # ... loads into a fresh one
+    assert np.allclose(predict(back, va), predict(new, va), atol=1e-5)

@@ -33,7 +33,7 @@ def test_console_script():
 
 
 def test_modules_import():
-    for m in ('data', 'metrics', 'models', 'train', 'cli'):
+    for m in ('data', 'metrics', 'models', 'train', 'recipes', 'cli'):
         __import__(f'imbalance_course.{m}')
 
 
