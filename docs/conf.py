@@ -1,6 +1,6 @@
 """Sphinx configuration for the imbalance_course website (Sphinx + myst-nb + furo; no Quarto).
 
-Build with ONE command from the repository root:  sphinx-build -b html docs _docs
+Build with ONE command from the repository root:  sphinx-build -b html -d docs/_build/doctrees docs _docs
 
 At config time this file turns the notebooks in `nbs/` into clean copies that Sphinx renders with
 their saved outputs (nothing is executed):
@@ -137,16 +137,30 @@ def clean_nb(path, lessons=(), home=False):
         new = nbformat.v4.new_code_cell(src, outputs=outputs, execution_count=cell.get('execution_count'))
         if hide_input: new.metadata['tags'] = ['remove-input']
         elif d.get('code-fold', '').lower() in ('true', 'yes'):  # Quarto/nbdev folded code, e.g. exercise solutions
-            new.metadata['tags'] = ['hide-input']
+            new.metadata['tags'] = ['hide-cell']  # code and output fold together
             summary = d.get('code-summary', '').strip('\'"') or 'Show code'
             new.metadata['mystnb'] = {'code_prompt_show': summary, 'code_prompt_hide': summary}
         cells.append(new)
     if not any(c.cell_type == 'markdown' and re.match(r'#\s', c.source) for c in cells[:3]):
         cells.insert(0, nbformat.v4.new_markdown_cell(f'# {path.stem}'))
+    if not home: _number_and_link(cells, path)
     for i, c in enumerate(cells): c['id'] = f'cell-{i}'
     nb.cells = cells
     nb.nbformat_minor = max(nb.nbformat_minor, 5)
     return nb
+
+
+def lesson_number(path): return path.stem.split('_')[0]
+
+
+def _number_and_link(cells, path):
+    "Prefix the lesson's title with its number (as in the course map) and add a link to download the notebook"
+    i = next(i for i, c in enumerate(cells) if c.cell_type == 'markdown' and re.match(r'#\s', c.source))
+    title, _, rest = cells[i].source.partition('\n')
+    cells[i].source = f'# {lesson_number(path)} · {title[2:].strip()}' + (f'\n{rest}' if rest else '')
+    link = os.path.relpath(path.resolve(), OUT.resolve()).replace(os.sep, '/')
+    cells.insert(i + 1, nbformat.v4.new_markdown_cell(
+        f'{{download}}`Download this lesson as a notebook <{link}>` (open it in JupyterLab and run it top to bottom)'))
 
 
 def _write(path, text):
@@ -234,10 +248,11 @@ author = cfg.get('author', '')
 copyright = cfg.get('copyright', '')
 release = version = cfg.get('version', '')
 root_doc = 'index'
-extensions = ['myst_nb', 'sphinx.ext.autodoc', 'sphinx.ext.napoleon', 'sphinx.ext.viewcode']
+extensions = ['myst_nb', 'sphinx.ext.autodoc', 'sphinx.ext.napoleon', 'sphinx.ext.viewcode', 'sphinx_copybutton']
 exclude_patterns = ['_build', '**.ipynb_checkpoints', '.gitignore']
 language = 'en'
 default_role = 'literal'  # nbdev docstrings use `x` for code
+smartquotes = False  # code-like text ('auto', --no-resume) stays as typed
 
 nb_execution_mode = 'off'          # render the saved outputs, never execute
 nb_merge_streams = True
@@ -250,10 +265,13 @@ autodoc_member_order = 'bysource'
 autodoc_preserve_defaults = True
 autodoc_typehints = 'signature'
 autodoc_mock_imports = []
+autodoc_inherit_docstrings = False  # no torch docstrings on our nn.Module subclasses
+add_module_names = False
+copybutton_exclude = '.linenos, .gp, .go'  # copy code, not prompts or outputs
 napoleon_google_docstring = napoleon_numpy_docstring = True
 
 html_theme = 'furo'
-html_title = project
+html_title = 'imbalance_course: class imbalance in medical image classification'
 html_short_title = project
 html_static_path = ['_static']
 html_css_files = ['custom.css']
@@ -276,18 +294,39 @@ def _md_code(text):
     return re.sub(r':[\w:+.-]+:`[^`]*`|``.*?``|`([^`]+)`', repl, text)
 
 
+def param_comments(obj):
+    """`{param: comment}` from nbdev-style comments in `obj`'s signature (a class: its `__init__`): a comment documents
+    every parameter on its own line; one on the closing line with no parameter documents the return value"""
+    import inspect, io, textwrap, tokenize
+    f = obj.__init__ if inspect.isclass(obj) else obj
+    try: src, params = textwrap.dedent(inspect.getsource(f)), set(inspect.signature(f).parameters)
+    except (TypeError, OSError, ValueError): return {}
+    names, res, depth, closed, prev = {}, {}, 0, False, None
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+            if tok.type == tokenize.OP and tok.string in '([{': depth += 1
+            elif tok.type == tokenize.OP and tok.string in ')]}':
+                depth -= 1; closed = closed or depth == 0
+            elif tok.type == tokenize.NAME and depth == 1 and tok.string in params and prev in ('(', ',', '*', '**'):
+                names.setdefault(tok.start[0], []).append(tok.string)
+            elif tok.type == tokenize.COMMENT:
+                text = tok.string.lstrip('#').strip()
+                for n in names.get(tok.start[0], []) or (['return'] if closed else []): res.setdefault(n, text)
+            elif tok.type == tokenize.NEWLINE and closed: break
+            if tok.type not in (tokenize.NL, tokenize.COMMENT): prev = tok.string
+    except (tokenize.TokenError, IndentationError): return {}
+    return res
+
+
 def _add_docments(app, what, name, obj, options, lines):
-    "Append `x:int, # the thing` comments (nbdev docments) as `:param x: the thing` fields"
+    "Append `x:int, # the thing` comments (nbdev docments) as `:param x: the thing` fields, one per parameter"
     if what in ('data', 'attribute'):  # a constant without a doc comment gets its type's docstring (dict, str...)
         import inspect
         if '\n'.join(lines).strip() == (inspect.cleandoc(type(obj).__doc__ or '')).strip(): lines.clear()
         return
     if what not in ('function', 'method', 'class'): return
     lines[:] = [_md_code(l) for l in lines]
-    try:
-        from fastcore.docments import docments
-        d = docments(obj)
-    except Exception: return
+    d = param_comments(obj)
     have = ' '.join(lines)
     extra = [f':param {k}: {_md_code(v)}' for k, v in d.items()
              if v and k not in ('return', 'self') and f':param {k}:' not in have]

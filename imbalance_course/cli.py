@@ -8,13 +8,19 @@ import argparse, dataclasses, inspect, json, sys
 from pathlib import Path
 from .data import list_datasets
 from .metrics import report_table
-from .recipes import (KINDS, RECIPES, REGISTRY, Recipe, _SCALARS, compare, get_recipe, run_recipe,
+from .recipes import (KINDS, RECIPES, REGISTRY, Recipe, _OPTIONAL, _SCALARS, compare, get_recipe, run_recipe,
                                       settings, spec_str)
 
 # %% auto #0
 __all__ = ['SHOW_KEYS', 'techniques_help', 'add_recipe_args', 'recipe_from_args', 'build_parser', 'main']
 
 # %% ../nbs/03c_cli.ipynb #6a9073fa
+def _or_none(typ):
+    "An argparse type: `typ`, or None for the word 'none'."
+    def conv(s:str): return None if s.lower() == 'none' else typ(s)
+    conv.__name__ = typ.__name__
+    return conv
+
 _SPEC_KINDS = {'model': 'model', 'sampler': 'sampler', 'loss': 'loss', 'wrapper': 'wrapper', 'callbacks': 'callback'}
 
 def techniques_help() -> str:
@@ -36,7 +42,7 @@ def add_recipe_args(p:argparse.ArgumentParser):
                            help=f"{f.metadata['help']}; repeat for several (replaces the starting recipe's list)")
         elif f.name in _SPEC_KINDS: p.add_argument(f'--{f.name}', metavar='SPEC', default=argparse.SUPPRESS, help=helptext)
         else:
-            typ = _SCALARS[f.name]
+            typ = _or_none(_SCALARS[f.name]) if f.name in _OPTIONAL else _SCALARS[f.name]
             p.add_argument(f'--{f.name}', type=typ, default=argparse.SUPPRESS, metavar=f.name.upper(), help=helptext)
 
 def recipe_from_args(args:argparse.Namespace) -> Recipe:
@@ -46,7 +52,8 @@ def recipe_from_args(args:argparse.Namespace) -> Recipe:
 
 # %% ../nbs/03c_cli.ipynb #59469357
 def _run_args(p:argparse.ArgumentParser):
-    "Options of how to run, not what: device, downloads, checkpoint interval, progress."
+    "Options of how to run, not what: data folder, device, downloads, checkpoint interval, progress."
+    p.add_argument('--data-dir', default=argparse.SUPPRESS, help='data folder (also accepted before the sub-command)')
     p.add_argument('--device', default='auto', help="'auto' (a GPU if torch sees one, else the CPU), 'cpu' or 'cuda' (default: auto)")
     p.add_argument('--no-download', dest='download', action='store_false', help='never download: fail if a data file is missing')
     p.add_argument('--ckpt-every', type=float, default=30, metavar='SECONDS', help='seconds of training between checkpoints; 0: every epoch (default: 30)')
@@ -70,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=techniques_help(), formatter_class=fmt)
     c.add_argument('--recipes', nargs='+', default=['baseline'], metavar='NAME|FILE', help='recipes to compare (default: baseline)')
     c.add_argument('--datasets', nargs='+', metavar='NAME', help="datasets (default: each recipe's own)")
+    c.add_argument('--imbalance', nargs='+', type=_or_none(float), dest='imbalances', metavar='RATIO',
+                   help="training-split imbalance ratios to sweep ('none': as the data come; default: each recipe's own)")
     c.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='seeds (default: 0 1 2)')
     c.add_argument('--epochs', type=int, help="override every recipe's epochs")
     c.add_argument('--store', default='runs/store', help='the run store: one folder per run, reused (default: runs/store)')
@@ -101,20 +110,23 @@ def _compare(args) -> int:
         for n, r in RECIPES.items(): print(f"{n}: " + ' '.join(f"{k}={spec_str(v) if k in ('model', 'sampler', 'loss', 'wrapper') else v}"
                                                          for k, v in r.to_dict().items() if k != 'name' and v != getattr(Recipe(), k)))
         return 0
-    runs, summary = compare(args.recipes, args.datasets, args.seeds, args.store, args.out, args.epochs, not args.quiet,
+    runs, summary = compare(args.recipes, args.datasets, args.imbalances, args.seeds, args.store, args.out, args.epochs, not args.quiet,
                             data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)
     cols = [c for c in ('test_auc', 'test_balanced_accuracy', 'test_sensitivity', 'test_specificity') if f'{c}_mean' in summary]
-    show = summary[['recipe', 'dataset', 'n_seeds']].copy()
+    show = summary[['recipe', 'dataset', 'imbalance', 'n_seeds']].copy()
     for c in cols: show[c] = [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in summary[[f'{c}_mean', f'{c}_lo', f'{c}_hi']].values]
     print(show.to_string(index=False))
     print(f"mean [95% CI] over seeds; {len(runs)} runs -> {Path(args.out)/'runs.csv'}, {Path(args.out)/'summary.csv'}")
     return 0
 
 def main(argv:list|None=None) -> int:
-    "Entry point of `imbalance-course`: run the sub-command in `argv`; errors print one line and return 2."
+    "Entry point of `imbalance-course`: run the sub-command in `argv`; errors print one line and return 2, Ctrl-C 130."
     args = build_parser().parse_args(argv)
     try:
         if args.cmd == 'datasets': print(list_datasets(args.data_dir).to_string(index=False)); return 0
         return _train(args) if args.cmd == 'train' else _compare(args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, OSError) as e:
         print(f"imbalance-course: error: {e}", file=sys.stderr); return 2
+    except KeyboardInterrupt:
+        print("imbalance-course: interrupted. The run folder keeps its last checkpoint (written every --ckpt-every seconds "
+              "and after the last epoch): run the same command again to resume.", file=sys.stderr); return 130

@@ -139,14 +139,21 @@ def file_md5(path:str|Path) -> str:
     return h.hexdigest()
 
 # %% ../nbs/01_data.ipynb #053af996
+def _umask() -> int:
+    "The process's file-creation mask (read by setting it and putting it back)."
+    m = os.umask(0); os.umask(m); return m
+
 @contextmanager
 def atomic_path(path:str|Path # the file to write
                ):
     "Yield a temporary path beside `path`; rename it to `path` if the block succeeds, delete it if not."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    if path.is_dir(): raise ValueError(f"{path} is a folder; the course wants to write a file there: choose another path")
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.part'); os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; the result gets the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
@@ -334,7 +341,7 @@ def load_dataset(name:str, # one of `DATASETS`
                  data_dir:str|Path|None=None, # data folder (see `get_data_dir`)
                  download:bool=True, # download missing MedMNIST files
                  root:str|Path|None=None, # `chestxray_folder` only: the folder tree's root
-                 n:tuple=(2000, 500, 500), # `synthetic` only: train, val and test sizes
+                 n:tuple|None=None, # `synthetic` only: train, val and test sizes; default (2000, 500, 500), (600, 200, 200) in fast mode
                  ratio:float=10., difficulty:float=0.5, seed:int=0 # `synthetic` only
                 ) -> ImageData:
     "Load dataset `name` at `size` px into memory: the course's one entry point to data."
@@ -343,6 +350,7 @@ def load_dataset(name:str, # one of `DATASETS`
     if info.kind == 'folder':
         if root is None: raise ValueError("chestxray_folder needs root=: the folder holding train/ val/ test/ (CLI: --root)")
         return load_chestxray_folder(root, size, data_dir, seed=seed)
+    n = n or ((600, 200, 200) if fast_mode() else (2000, 500, 500))
     splits = [make_synthetic(k, size, ratio, difficulty, seed + i) for i, k in enumerate(n)]
     return ImageData('synthetic', info.classes, 1, *splits, source=f'make_synthetic(ratio={ratio}, difficulty={difficulty}, seed={seed})')
 

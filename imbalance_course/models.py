@@ -75,10 +75,10 @@ def load_pretrained(net:nn.Module, arch:str, pretrained:bool|str|Path):
 
 # %% ../nbs/03_models.ipynb #050ef70a
 def n_features(body:nn.Module, in_chans:int) -> int:
-    "Width of `body`'s output: its `num_features` attribute, else measured on a dummy 32 px batch."
+    "Width of `body`'s output: its `num_features` attribute, else measured on a dummy 28 px batch (set `num_features` otherwise)."
     if hasattr(body, 'num_features'): return body.num_features
     was = body.training; body.eval()
-    with torch.no_grad(): n = body(torch.zeros(2, in_chans, 32, 32)).shape[1]
+    with torch.no_grad(): n = body(torch.zeros(2, in_chans, 28, 28)).shape[1]
     body.train(was); return n
 
 def create_model(name:str='resnet18', # a key of `MODELS`

@@ -111,9 +111,9 @@ def _f(default, help:str, **kw):
     "A dataclass field with a default and a help text (shown by `imbalance-course train --help`)."
     return field(default_factory=default, metadata={'help': help}, **kw) if callable(default) else field(default=default, metadata={'help': help}, **kw)
 
-_SCALARS = dict(name=str, dataset=str, size=int, root=str, imbalance=float, epochs=int, bs=int, lr=float, wd=float,
+_SCALARS = dict(name=str, dataset=str, size=int, root=str, imbalance=float, imbalance_cls=int, epochs=int, bs=int, lr=float, wd=float,
                 seed=int, pretrained=str, threshold=str)
-_OPTIONAL = ('root', 'imbalance', 'pretrained')
+_OPTIONAL = ('root', 'imbalance', 'imbalance_cls', 'pretrained')
 THRESHOLDS = ('youden', 'f1')
 
 # %% ../nbs/03b_recipes.ipynb #1416a9ce
@@ -124,7 +124,8 @@ class Recipe:
     dataset:str = _f('pneumoniamnist', 'dataset name (see `imbalance-course datasets`)')
     size:int = _f(28, 'image size in pixels (MedMNIST: 28, 64, 128, 224)')
     root:str|None = _f(None, 'chestxray_folder: the folder holding train/ val/ test/')
-    imbalance:float|None = _f(None, 'subsample the rarest class of the TRAINING split to 1 per this many of the largest (make_imbalanced); none: as the data come')
+    imbalance:float|None = _f(None, 'make one class of the TRAINING split rare: 1 image per this many of the largest class (make_imbalanced); none: as the data come')
+    imbalance_cls:int|None = _f(None, 'the class `imbalance` makes rare (1: the positive class, e.g. the disease); none: the rarest class')
     model:dict|str = _f('resnet18', 'model SPEC')
     sampler:dict|str|None = _f(None, 'sampler SPEC; none: a random permutation each epoch')
     loss:dict|str = _f('ce', 'loss SPEC')
@@ -140,17 +141,24 @@ class Recipe:
 
     def __post_init__(self):
         for k, typ in _SCALARS.items(): setattr(self, k, _check_scalar(k, getattr(self, k), typ))
+        self._check_values()
         dataset_info(self.dataset)
         for kind in ('model', 'sampler', 'loss', 'wrapper'): setattr(self, kind, parse_spec(kind, getattr(self, kind)))
         if not isinstance(self.callbacks, (list, tuple)): raise ValueError(f"callbacks must be a list of specs, got {self.callbacks!r}")
         self.callbacks = [parse_spec('callback', c) for c in self.callbacks]
         for k in ('model', 'loss'):
             if getattr(self, k) is None: raise ValueError(f"a recipe needs a {k}; choose one of: {', '.join(REGISTRY[k])}")
+
+    def _check_values(self):
+        "Numbers in range and names known, each error naming the field and what it accepts."
         for k in ('size', 'epochs', 'bs'):
             if getattr(self, k) < 1: raise ValueError(f"{k}={getattr(self, k)} must be at least 1")
-        if self.lr <= 0: raise ValueError(f"lr={self.lr} must be positive")
+        for k in ('seed', 'wd'):
+            if getattr(self, k) < 0: raise ValueError(f"{k}={getattr(self, k)} must be at least 0")
+        if not self.lr > 0: raise ValueError(f"lr={self.lr} must be a positive number, e.g. 2e-3")
         if self.threshold not in THRESHOLDS: raise ValueError(f"threshold {self.threshold!r} is unknown; choose one of: {', '.join(THRESHOLDS)}")
         if self.imbalance is not None and self.imbalance < 1: raise ValueError(f"imbalance={self.imbalance} must be >= 1 (majority images per minority image)")
+        if self.imbalance_cls is not None and self.imbalance_cls < 0: raise ValueError(f"imbalance_cls={self.imbalance_cls} must be a class index (>= 0)")
 
 def _check_scalar(k:str, v, typ):
     "`v` as `typ` (an int is accepted for a float), or an error naming the field."
@@ -176,8 +184,8 @@ def replace(self:Recipe, **kwargs) -> Recipe:
 
 @patch(as_prop=True)
 def key(self:Recipe) -> str:
-    "12 hex digits of SHA-256 over the recipe without its name, and `RUN_FORMAT`: the run's identity."
-    d = self.to_dict(); d.pop('name'); d['run_format'] = RUN_FORMAT
+    "12 hex digits of SHA-256 over the recipe's set fields (not its name, nor fields left None) and `RUN_FORMAT`."
+    d = {k: v for k, v in self.to_dict().items() if k != 'name' and v is not None} | {'run_format': RUN_FORMAT}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 # %% ../nbs/03b_recipes.ipynb #ac3efd0d
@@ -225,11 +233,11 @@ register_recipe(Recipe(name='bce', loss='bce'));
 
 # %% ../nbs/03b_recipes.ipynb #fc0b75fa
 def load_data(recipe:Recipe, data_dir=None, download:bool=True) -> ImageData:
-    "The recipe's dataset in memory; with `imbalance`, the training split's rarest class subsampled (`make_imbalanced`)."
+    "The recipe's dataset in memory; with `imbalance`, one class of the training split subsampled (`make_imbalanced`)."
     data = load_dataset(recipe.dataset, recipe.size, data_dir, download, root=recipe.root, seed=recipe.seed)
     if recipe.imbalance is None: return data
-    rare = int(np.argmin(np.bincount(data.train.y.numpy())))
-    return dataclasses.replace(data, train=make_imbalanced(data.train, recipe.imbalance, cls=rare, seed=recipe.seed))
+    cls = recipe.imbalance_cls if recipe.imbalance_cls is not None else int(np.argmin(np.bincount(data.train.y.numpy())))
+    return dataclasses.replace(data, train=make_imbalanced(data.train, recipe.imbalance, cls=cls, seed=recipe.seed))
 
 def build(kind:str, spec:dict, **ctx):
     "The object that registered `kind` builder `spec['name']` makes from the spec's settings and the context values it asks for."
@@ -242,9 +250,10 @@ def write_json(obj, path:str|Path):
     with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=2))
 
 def check_run_config(out:Path, recipe:Recipe, resume:bool=True, device=None):
-    "Record `recipe` in `out/config.json`; if a run of another recipe is there and `resume`, refuse with a clear error."
+    "Record `recipe` in `out/config.json`; if a run of another recipe started there and `resume`, refuse with a clear error."
     path = out/'config.json'
-    if resume and path.exists():
+    started = (out/'last.pt').exists() or (out/'metrics.json').exists()  # a config.json alone: the run never trained
+    if resume and started and path.exists():
         old, new = json.loads(path.read_text()).get('recipe', {}), recipe.to_dict()
         diff = {k: (old.get(k), v) for k, v in new.items() if k != 'name' and old.get(k) != v}
         if diff: raise ValueError(f"{out} holds a run with another configuration ({', '.join(f'{k}: {a} vs {b}' for k, (a, b) in diff.items())}); "
@@ -252,13 +261,20 @@ def check_run_config(out:Path, recipe:Recipe, resume:bool=True, device=None):
     write_json({'recipe': recipe.to_dict(), 'key': recipe.key, 'environment': environment(device)}, path)
 
 # %% ../nbs/03b_recipes.ipynb #a9decd92
-def run_recipe(recipe:Recipe, out:str|Path, # what to run, and its run folder
-               data_dir=None, device:str='auto', resume:bool=True, progress:bool=True, download:bool=True,
+def run_recipe(recipe:Recipe, # what to run
+               out:str|Path, # its run folder: config.json, checkpoints, metrics.json
+               data_dir=None, # data folder (see `get_data_dir`)
+               device:str='auto', # 'auto', 'cpu' or 'cuda' (`Trainer`)
+               resume:bool=True, # continue from `out/last.pt` if it is there
+               progress:bool=True, # progress bar over epochs
+               download:bool=True, # download a missing MedMNIST file
                ckpt_every:float=30, # seconds between checkpoints (`Trainer`)
                cbs=() # extra callbacks that do not change the result (logging, stopping)
               ) -> dict:
     "Train and evaluate `recipe` in folder `out`; write `config.json` and `metrics.json` there and return the metrics."
     t0, out = time.perf_counter(), Path(out)
+    if out.exists() and not out.is_dir(): raise ValueError(f"{out} is a file; a run needs a folder: choose another --out")
+    if not ckpt_every >= 0: raise ValueError(f"ckpt_every={ckpt_every} must be >= 0 seconds (0: a checkpoint after every epoch)")
     data = load_data(recipe, data_dir, download)
     check_run_config(out, recipe, resume, device)
     set_seed(recipe.seed)
@@ -276,7 +292,8 @@ def run_recipe(recipe:Recipe, out:str|Path, # what to run, and its run folder
     rd = recipe.to_dict()
     res = {k: rd[k] for k in ('dataset', 'size', 'epochs', 'seed', 'bs', 'lr', 'pretrained', 'root')} | {'model': m['name']}
     res |= {'recipe': rd, 'key': recipe.key, **evaluate(model, data, recipe.threshold if data.n_cls == 2 else None),
-            'best_epoch': tr.best_epoch, 'seconds': round(time.perf_counter() - t0, 1),
+            'best_epoch': tr.best_epoch, 'seconds': round(sum(h['seconds'] for h in tr.history), 1),
+            'wall_seconds': round(time.perf_counter() - t0, 1),
             'checkpoint_seconds': round(tr.ckpt_seconds, 2), 'environment': environment(tr.device), 'history': tr.history}
     write_json(res, out/'metrics.json')
     return res
@@ -302,14 +319,14 @@ def flat_metrics(res:dict) -> dict:
     for split in ('val', 'test'): row |= {f'{split}_{k}': v for k, v in res[split].items() if k != 'threshold'}
     return row | {f'at_val_sens90_{k}': v for k, v in res.get('at_val_sens90', {}).items()}
 
-_ID_COLS = ('recipe', 'dataset', 'seed', 'key', 'torch', 'hardware')
+_ID_COLS = ('recipe', 'dataset', 'imbalance', 'seed', 'key', 'torch', 'hardware')
 
 def summarize(runs:pd.DataFrame) -> pd.DataFrame:
-    "One row per recipe × dataset of `runs`: `n_seeds`, and each metric's mean over seeds with its 95% CI (`_mean`, `_lo`, `_hi`)."
+    "One row per recipe × dataset × imbalance of `runs`: `n_seeds`, and each metric's mean over seeds with its 95% CI."
     metrics = [c for c in runs.columns if c not in _ID_COLS and pd.api.types.is_numeric_dtype(runs[c])]
     rows = []
-    for (rec, ds), g in runs.groupby(['recipe', 'dataset'], sort=False):
-        row = {'recipe': rec, 'dataset': ds, 'n_seeds': g['seed'].nunique()}
+    for (rec, ds, imb), g in runs.groupby(['recipe', 'dataset', 'imbalance'], sort=False, dropna=False):
+        row = {'recipe': rec, 'dataset': ds, 'imbalance': imb, 'n_seeds': g['seed'].nunique()}
         for m in metrics:
             v = g[m].dropna()
             ci = mean_ci(v) if len(v) else dict(mean=np.nan, lo=np.nan, hi=np.nan)
@@ -324,21 +341,25 @@ def write_csv(df:pd.DataFrame, path:str|Path):
 # %% ../nbs/03b_recipes.ipynb #643a49fd
 def compare(recipes=('baseline',), # names, .json files or `Recipe`s
             datasets=None, # dataset names; None: each recipe's own
+            imbalances=None, # training-split imbalance ratios (`Recipe.imbalance`; None in the list: as the data come); None: each recipe's own
             seeds=(0, 1, 2), # one run per seed
             store:str|Path='runs/store', # the run store
             out:str|Path|None='results', # folder for runs.csv and summary.csv; None writes nothing
             epochs:int|None=None, # override every recipe's epochs (a different run, with its own key)
             progress:bool=True, **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
            ) -> tuple:
-    "Run the grid recipes × datasets × seeds through the run store; return (and write) `runs` and `summary` tables."
-    over = lambda d, s: {'seed': s} | ({'dataset': d} if d else {}) | ({'epochs': epochs} if epochs else {})
-    grid = [get_recipe(r).replace(**over(d, s)) for r in recipes for d in (datasets or [None]) for s in seeds]
+    "Run the grid recipes × datasets × imbalances × seeds through the run store; return (and write) `runs` and `summary`."
+    keep = object()  # "the recipe's own value"
+    over = lambda d, i, s: ({'seed': s} | ({'dataset': d} if d is not keep else {}) | ({'imbalance': i} if i is not keep else {})
+                            | ({'epochs': epochs} if epochs is not None else {}))
+    grid = [get_recipe(r).replace(**over(d, i, s)) for r in recipes for d in (datasets or [keep])
+            for i in ([keep] if imbalances is None else imbalances) for s in seeds]
     rows, bar = [], tqdm(grid, desc='runs', unit='run', disable=not progress)
     for r in bar:
         bar.set_postfix_str(f"{r.name} on {r.dataset}, seed {r.seed}")
         res = get_run(r, store, progress=False, **kwargs)
         env = res.get('environment', {})
-        rows.append({'recipe': r.name, 'dataset': r.dataset, 'seed': r.seed, 'key': r.key, **flat_metrics(res),
+        rows.append({'recipe': r.name, 'dataset': r.dataset, 'imbalance': r.imbalance, 'seed': r.seed, 'key': r.key, **flat_metrics(res),
                      'torch': env.get('torch'), 'hardware': env.get('gpu') or env.get('cpu')})
     runs = pd.DataFrame(rows); summary = summarize(runs)
     if out is not None: write_csv(runs, Path(out)/'runs.csv'); write_csv(summary, Path(out)/'summary.csv')

@@ -1,4 +1,5 @@
-"Shared fixtures: the real PneumoniaMNIST folder (CI sets IMBALANCE_COURSE_DATA to ../shared/data)."
+"""Shared fixtures: the real PneumoniaMNIST file. CI sets IMBALANCE_COURSE_DATA to ../shared/data; on a fresh clone
+the file is looked for in ../shared/data, then in the course's data folder, where it is downloaded if missing."""
 import os
 from pathlib import Path
 import pytest
@@ -8,8 +9,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope='session')
 def data_dir() -> Path:
-    "The folder holding pneumoniamnist.npz: $IMBALANCE_COURSE_DATA, else ../shared/data beside the repo."
-    d = Path(os.environ.get('IMBALANCE_COURSE_DATA') or REPO.parent/'shared'/'data').resolve()
-    if not (d/'pneumoniamnist.npz').exists():
-        pytest.fail(f"pneumoniamnist.npz is not in {d}; set IMBALANCE_COURSE_DATA to the folder that holds it")
-    return d
+    "A folder holding pneumoniamnist.npz: $IMBALANCE_COURSE_DATA, else ../shared/data, else the data folder (downloading)."
+    from imbalance_course.data import DATA_ENV, fetch_medmnist, get_data_dir
+    shared = REPO.parent/'shared'/'data'
+    if not os.environ.get(DATA_ENV) and (shared/'pneumoniamnist.npz').exists(): return shared.resolve()
+    try: return fetch_medmnist('pneumoniamnist', data_dir=get_data_dir()).parent.resolve()
+    except FileNotFoundError as e: pytest.fail(str(e))

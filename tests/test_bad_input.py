@@ -135,25 +135,24 @@ def test_corrupt_checkpoint(tmp_path):
         fit(create_model(), s, s, epochs=1, bs=64, out=tmp_path, progress=False)
 
 
-def _calls(name):
-    "Every call to `*.name(...)` in the package's modules, as (file, line, keyword dict)."
+def _calls(owner, name):
+    "Every call to `owner.name(...)` (e.g. `np.load`) in the package's modules, as (file, line, keyword dict)."
     for f in sorted((REPO/'imbalance_course').glob('*.py')):
         for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name:
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name
+                    and getattr(node.func.value, 'id', None) == owner):
                 yield f.name, node.lineno, {k.arg: k.value for k in node.keywords}
 
 
 def test_torch_load_only_with_weights_only():
-    calls = list(_calls('load'))
-    torch_loads = [(f, l, kw) for f, l, kw in calls if 'weights_only' in kw or 'map_location' in kw]
-    assert torch_loads, 'expected torch.load calls in the package'
-    for f, l, kw in torch_loads:
+    calls = list(_calls('torch', 'load'))
+    assert calls, 'expected torch.load calls in the package'
+    for f, l, kw in calls:
         assert isinstance(kw.get('weights_only'), ast.Constant) and kw['weights_only'].value is True, f'{f}:{l} torch.load without weights_only=True'
 
 
 def test_np_load_only_without_pickle():
-    np_loads = [(f, l, kw) for f, l, kw in _calls('load') if 'allow_pickle' in kw]
-    assert np_loads, 'expected np.load calls in the package'
-    for f, l, kw in _calls('load'):
-        if 'weights_only' in kw or 'map_location' in kw: continue
+    calls = list(_calls('np', 'load'))
+    assert calls, 'expected np.load calls in the package'
+    for f, l, kw in calls:
         assert 'allow_pickle' in kw and kw['allow_pickle'].value is False, f'{f}:{l} np.load without allow_pickle=False'

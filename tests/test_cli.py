@@ -9,7 +9,7 @@ KEYS = {'auc', 'pr_auc', 'accuracy', 'balanced_accuracy', 'sensitivity', 'specif
 def cli(*args, data_dir=None, cwd=None):
     exe = shutil.which('imbalance-course')
     assert exe, 'the imbalance-course console script is not installed: pip install -e ".[dev]"'
-    env = {**os.environ, **({'IMBALANCE_COURSE_DATA': str(data_dir)} if data_dir else {})}
+    env = {**os.environ, 'IMBALANCE_COURSE_FAST': '1', **({'IMBALANCE_COURSE_DATA': str(data_dir)} if data_dir else {})}  # fast: small synthetic sets
     return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
 
 
@@ -117,3 +117,61 @@ def test_baseline_quality(tmp_path, data_dir):
     print(f"baseline: test AUC {m['test']['auc']:.4f}, spec {m['test']['specificity']:.3f}, sens {m['test']['sensitivity']:.3f}, {m['seconds']} s")
     assert m['test']['auc'] >= 0.90 and m['test']['balanced_accuracy'] >= 0.75
     assert m['test']['specificity'] < m['test']['sensitivity']  # at the validation threshold, test's normals are the weak spot
+
+
+def test_bad_numbers_name_the_option(tmp_path, capsys):
+    from imbalance_course.cli import main
+    for opt, value, msg in [('--epochs', '0', 'epochs=0 must be at least 1'), ('--epochs', '-1', 'epochs=-1'), ('--bs', '0', 'bs=0'),
+                            ('--lr', '-1', 'lr=-1.0 must be a positive number'), ('--seed', '-1', 'seed=-1'),
+                            ('--imbalance', '0.5', 'imbalance=0.5'), ('--ckpt-every', '-5', 'ckpt_every=-5.0 must be >= 0')]:
+        assert main(['train', '--dataset', 'synthetic', opt, value, '--out', str(tmp_path/'run')]) == 2, opt
+        err = capsys.readouterr().err
+        assert msg in err and 'Traceback' not in err, (opt, err)
+        assert not (tmp_path/'run').exists()
+
+
+def test_failed_start_does_not_block_the_corrected_command(tmp_path):
+    out = tmp_path/'run'
+    r = cli('train', '--dataset', 'synthetic', '--bs', '5000', '--epochs', '1', '--out', out, '--quiet')
+    assert r.returncode == 2 and 'lower bs' in r.stderr
+    r = cli('train', '--dataset', 'synthetic', '--epochs', '1', '--out', out, '--quiet')
+    assert r.returncode == 0, r.stderr
+
+
+def test_out_is_a_file(tmp_path):
+    (tmp_path/'f').write_text('x')
+    r = cli('train', '--dataset', 'synthetic', '--out', tmp_path/'f')
+    assert r.returncode == 2 and 'is a file; a run needs a folder' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_ctrl_c_says_how_to_resume_and_rerun_keeps_training_time(tmp_path):
+    import signal, time
+    out, exe = tmp_path/'run', shutil.which('imbalance-course')
+    args = [exe, 'train', '--dataset', 'synthetic', '--epochs', '5', '--ckpt-every', '0', '--out', str(out), '--quiet']
+    env = {**os.environ, 'IMBALANCE_COURSE_FAST': '1'}
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    t0 = time.time()
+    while not (out/'last.pt').exists() and time.time() - t0 < 300: time.sleep(0.2)
+    p.send_signal(signal.SIGINT); _, err = p.communicate(timeout=120)
+    assert p.returncode == 130 and 'run the same command again to resume' in err and 'Traceback' not in err, err
+    first = torch.load(out/'last.pt', weights_only=True)['history'][0]
+    assert subprocess.run(args, capture_output=True, env=env).returncode == 0
+    m = json.loads((out/'metrics.json').read_text())
+    assert len(m['history']) == 5 and m['history'][0] == first  # resumed, not restarted
+    assert m['seconds'] == round(sum(h['seconds'] for h in m['history']), 1)
+    again = subprocess.run(args, capture_output=True, env=env)  # complete: evaluates again, keeps the training time
+    m2 = json.loads((out/'metrics.json').read_text())
+    assert again.returncode == 0 and m2['seconds'] == m['seconds'] and m2['test'] == m['test']
+
+
+def test_data_dir_after_the_subcommand(tmp_path):
+    r = cli('train', '--dataset', 'breastmnist', '--no-download', '--data-dir', tmp_path/'empty', '--out', tmp_path/'run')
+    assert r.returncode == 2 and str(tmp_path/'empty') in r.stderr and 'breastmnist.npz' in r.stderr
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    r = cli('train', '--dataset', 'synthetic', '--epochs', '1', '--out', tmp_path/'run', '--quiet')
+    assert r.returncode == 0
+    mask = os.umask(0); os.umask(mask)
+    for f in ('metrics.json', 'config.json', 'last.pt', 'best.pt'):
+        assert (tmp_path/'run'/f).stat().st_mode & 0o777 == 0o666 & ~mask, f

@@ -1,4 +1,4 @@
-"""The docs website: build it with Sphinx (as `sphinx-build -b html docs _docs` does), serve it on
+"""The docs website: build it with Sphinx (as `sphinx-build -b html -d docs/_build/doctrees docs _docs` does), serve it on
 127.0.0.1 and look at it in headless Chromium through selenium.
 
 Needs Debian's `chromium` and `chromium-driver` (`apt-get install chromium chromium-driver`).
@@ -42,9 +42,11 @@ def site(tmp_path_factory):
     "Build the site into a temporary folder and serve it over HTTP; yields the base URL"
     out = tmp_path_factory.mktemp('site')/'html'
     t0 = time.time()
-    res = subprocess.run([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', 'docs', str(out)], cwd=ROOT,
+    doctrees = out.parent/'doctrees'  # outside the site folder, as in README's command
+    res = subprocess.run([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-d', str(doctrees), 'docs', str(out)], cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, f'sphinx-build failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}'
+    assert not (out/'.doctrees').exists() and doctrees.is_dir()
     errors = [l for l in res.stderr.splitlines() if 'ERROR' in l or 'CRITICAL' in l]
     assert not errors, 'sphinx-build reported errors:\n' + '\n'.join(errors)
     print(f'\nsphinx build: {time.time()-t0:.1f}s, {len(res.stderr.splitlines())} warning lines')
@@ -166,5 +168,42 @@ def test_api_reference(browser, site):
     if (LIB/'data.py').exists() and 'load_dataset' in exported(LIB/'data.py'):
         browser.get(site + 'lessons/api/imbalance_course.data.html')
         sig = browser.find_element('id', 'imbalance_course.data.load_dataset').text
-        assert sig.startswith('imbalance_course.data.load_dataset('), sig
+        assert sig.startswith('load_dataset('), sig  # short names (add_module_names = False)
         shot(browser, 'api_data')
+
+
+def test_trainer_parameters_have_their_own_comments(browser, site):
+    "Every Trainer parameter is listed once with the comment written beside it in the notebook, and no torch docstring leaks in."
+    from imbalance_course.train import Trainer
+    import inspect
+    browser.get(site + 'lessons/api/imbalance_course.train.html')
+    entry = browser.find_element('xpath', "//dt[@id='imbalance_course.train.Trainer']/following-sibling::dd[1]").text
+    src = inspect.getsource(Trainer.__init__)
+    for name in list(inspect.signature(Trainer.__init__).parameters)[1:]:
+        comment = re.search(rf'\b{name}\b[^#\n]*# (.*)', src).group(1).strip()
+        comment = re.sub(r'`([^`]*)`', r'\1', comment).split(' (')[0][:30]
+        assert re.search(rf'{name} (–|--|-) {re.escape(comment)}', entry), (name, comment)
+    assert 'Base class for all neural network modules' not in text(browser)
+
+
+def test_lesson_pages_number_titles_fold_solutions_and_offer_downloads(browser, site):
+    stem = '03a_train' if '03a_train' in lessons() else lessons()[0]
+    browser.get(site + f'lessons/{stem}.html')
+    assert browser.find_element('css selector', 'article h1').text.startswith(stem.split('_')[0] + ' · ')
+    link = browser.find_element('css selector', 'a.download')
+    assert link.get_attribute('href').endswith(f'{stem}.ipynb')
+    assert browser.find_elements('css selector', 'button.copybtn'), 'no copy buttons on code cells'
+    folded = browser.find_elements('css selector', 'div.cell.tag_hide-cell')
+    assert folded and not any(c.find_element('css selector', 'div.cell_output').is_displayed()
+                              for c in folded if c.find_elements('css selector', 'div.cell_output')), 'solution outputs are not folded'
+    assert 'class imbalance' in browser.title
+
+
+def test_course_map_names_match_lesson_titles():
+    home = json.loads((NBS/'index.ipynb').read_text(encoding='utf-8'))
+    table = next(''.join(c['source']) for c in home['cells'] if '## Lesson map' in ''.join(c['source']))
+    links = dict((m.group(2), m.group(1)) for m in re.finditer(r'\[([^\]]+)\]\((\w+)\.ipynb\)', table))
+    for stem in lessons():
+        nb = json.loads((NBS/f'{stem}.ipynb').read_text(encoding='utf-8'))
+        title = ''.join(nb['cells'][0]['source']).splitlines()[0].lstrip('# ').strip()
+        assert links.get(stem) == title, f'course map calls {stem} {links.get(stem)!r}, its title is {title!r}'
