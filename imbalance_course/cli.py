@@ -4,15 +4,18 @@
 
 # %% ../nbs/03c_cli.ipynb #06eea9e3
 from __future__ import annotations
-import argparse, dataclasses, inspect, json, sys
+import argparse, dataclasses, importlib, inspect, json, sys
 from pathlib import Path
-from .data import list_datasets
-from .metrics import report_table
-from .recipes import (KINDS, RECIPES, REGISTRY, Recipe, _OPTIONAL, _SCALARS, compare, get_recipe, run_recipe,
-                                      settings, spec_str)
 
 # %% auto #0
-__all__ = ['SHOW_KEYS', 'techniques_help', 'add_recipe_args', 'recipe_from_args', 'build_parser', 'main']
+__all__ = ['SUBCOMMANDS', 'SHOW_KEYS', 'techniques_help', 'add_recipe_args', 'recipe_from_args', 'build_parser', 'main']
+
+# %% ../nbs/03c_cli.ipynb #4bd14c2f
+SUBCOMMANDS = ('datasets', 'train', 'compare')
+
+def _course(name:str='recipes'):
+    "The course module `imbalance_course.<name>`, imported on first use (it imports torch)."
+    return importlib.import_module(f'imbalance_course.{name}')
 
 # %% ../nbs/03c_cli.ipynb #6a9073fa
 def _or_none(typ):
@@ -25,16 +28,18 @@ _SPEC_KINDS = {'model': 'model', 'sampler': 'sampler', 'loss': 'loss', 'wrapper'
 
 def techniques_help() -> str:
     "Every registered technique with its settings and defaults, and every registered recipe, as help text."
+    rc = _course()
     lines = ['registered techniques (SPEC = name, or name:setting=value,...; "none" for no sampler or wrapper):']
-    for kind in KINDS:
-        items = [f"{n}({', '.join(f'{k}={v!r}' for k, v in settings(f).items())})" + (f" - {inspect.getdoc(f).splitlines()[0]}" if inspect.getdoc(f) else '')
-                 for n, f in REGISTRY[kind].items()]
+    for kind in rc.KINDS:
+        items = [f"{n}({', '.join(f'{k}={v!r}' for k, v in rc.settings(f).items())})" + (f" - {inspect.getdoc(f).splitlines()[0]}" if inspect.getdoc(f) else '')
+                 for n, f in rc.REGISTRY[kind].items()]
         lines.append(f"  {kind}: " + ('\n' + ' ' * (len(kind) + 4)).join(items or ['(none registered yet)']))
-    return '\n'.join(lines + [f"recipes: {', '.join(RECIPES)}"])
+    return '\n'.join(lines + [f"recipes: {', '.join(rc.RECIPES)}"])
 
 def add_recipe_args(p:argparse.ArgumentParser):
     "One option per `Recipe` field, none with a default: options given override the starting recipe."
-    for f in dataclasses.fields(Recipe):
+    rc = _course()
+    for f in dataclasses.fields(rc.Recipe):
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
         helptext = f"{f.metadata['help']} (baseline: {'none' if default is None and f.name in _SPEC_KINDS else default})"
         if f.name == 'callbacks':
@@ -42,13 +47,14 @@ def add_recipe_args(p:argparse.ArgumentParser):
                            help=f"{f.metadata['help']}; repeat for several (replaces the starting recipe's list)")
         elif f.name in _SPEC_KINDS: p.add_argument(f'--{f.name}', metavar='SPEC', default=argparse.SUPPRESS, help=helptext)
         else:
-            typ = _or_none(_SCALARS[f.name]) if f.name in _OPTIONAL else _SCALARS[f.name]
+            typ = _or_none(rc._SCALARS[f.name]) if f.name in rc._OPTIONAL else rc._SCALARS[f.name]
             p.add_argument(f'--{f.name}', type=typ, default=argparse.SUPPRESS, metavar=f.name.upper(), help=helptext)
 
-def recipe_from_args(args:argparse.Namespace) -> Recipe:
-    "The starting recipe (`--recipe`, default baseline) with every recipe option given on the command line applied."
-    base = get_recipe(getattr(args, 'recipe', None) or 'baseline')
-    return base.replace(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe) if hasattr(args, f.name)})
+def recipe_from_args(args:argparse.Namespace):
+    "The starting `Recipe` (`--recipe`, default baseline) with every recipe option given on the command line applied."
+    rc = _course()
+    base = rc.get_recipe(getattr(args, 'recipe', None) or 'baseline')
+    return base.replace(**{f.name: getattr(args, f.name) for f in dataclasses.fields(rc.Recipe) if hasattr(args, f.name)})
 
 # %% ../nbs/03c_cli.ipynb #59469357
 def _run_args(p:argparse.ArgumentParser):
@@ -59,22 +65,27 @@ def _run_args(p:argparse.ArgumentParser):
     p.add_argument('--ckpt-every', type=float, default=30, metavar='SECONDS', help='seconds of training between checkpoints; 0: every epoch (default: 30)')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(full:bool=True # False: sub-commands named only, without their options (no torch import)
+                ) -> argparse.ArgumentParser:
     "The `imbalance-course` argument parser: sub-commands `datasets`, `train` (options generated from `Recipe`) and `compare`."
     p = argparse.ArgumentParser(prog='imbalance-course', description='Class imbalance in medical image classification: the course toolkit.')
     p.add_argument('--data-dir', help='data folder (default: $IMBALANCE_COURSE_DATA, else ~/.cache/imbalance_course)')
     sub = p.add_subparsers(dest='cmd', required=True)
     sub.add_parser('datasets', help='list datasets, their sizes, and which are cached')
+    helps = {'train': 'train a recipe, evaluate it, write OUT/metrics.json and checkpoints',
+             'compare': 'run recipes x datasets x seeds through the run store; write runs.csv and summary.csv'}
+    if not full:
+        for name, h in helps.items(): sub.add_parser(name, help=h)
+        return p
     fmt = argparse.RawDescriptionHelpFormatter
-    t = sub.add_parser('train', help='train a recipe, evaluate it, write OUT/metrics.json and checkpoints', epilog=techniques_help(), formatter_class=fmt)
+    t = sub.add_parser('train', help=helps['train'], epilog=techniques_help(), formatter_class=fmt)
     t.add_argument('--recipe', metavar='NAME|FILE', help='registered recipe name or recipe .json file to start from (default: baseline)')
     add_recipe_args(t)
     t.add_argument('--out', help='run folder: config.json, checkpoints, metrics.json (default: runs/NAME)')
     t.add_argument('--show', action='store_true', help='print the resolved recipe as JSON and exit, training nothing')
     t.add_argument('--no-resume', dest='resume', action='store_false', help='start over even if OUT has a checkpoint')
     _run_args(t)
-    c = sub.add_parser('compare', help='run recipes x datasets x seeds through the run store; write runs.csv and summary.csv',
-                       epilog=techniques_help(), formatter_class=fmt)
+    c = sub.add_parser('compare', help=helps['compare'], epilog=techniques_help(), formatter_class=fmt)
     c.add_argument('--recipes', nargs='+', default=['baseline'], metavar='NAME|FILE', help='recipes to compare (default: baseline)')
     c.add_argument('--datasets', nargs='+', metavar='NAME', help="datasets (default: each recipe's own)")
     c.add_argument('--imbalance', nargs='+', type=_or_none(float), dest='imbalances', metavar='RATIO',
@@ -92,7 +103,7 @@ SHOW_KEYS = ['auc', 'pr_auc', 'accuracy', 'balanced_accuracy', 'sensitivity', 's
 
 def _print_result(res:dict, out:Path):
     "The metrics table and the operating points of one run."
-    print(report_table({k: res[k] for k in ('val', 'test')}, keys=SHOW_KEYS if res['threshold'] is not None else None).round(4).to_string())
+    print(_course('metrics').report_table({k: res[k] for k in ('val', 'test')}, keys=SHOW_KEYS if res['threshold'] is not None else None).round(4).to_string())
     print(f"threshold {res['threshold']} ({res['recipe']['threshold']} on val)  best epoch {res['best_epoch']}  {res['seconds']} s  -> {out/'metrics.json'}")
     op = res.get('at_val_sens90')
     if op: print(f"at 90% sensitivity on val (threshold {op['threshold']:.4f}): test sensitivity {op['test_sensitivity']:.4f}, "
@@ -102,15 +113,16 @@ def _train(args) -> int:
     recipe = recipe_from_args(args)
     if args.show: print(json.dumps(recipe.to_dict(), indent=2)); return 0
     out = Path(args.out or f'runs/{recipe.name}')
-    res = run_recipe(recipe, out, args.data_dir, args.device, args.resume, not args.quiet, args.download, args.ckpt_every)
+    res = _course().run_recipe(recipe, out, args.data_dir, args.device, args.resume, not args.quiet, args.download, args.ckpt_every)
     _print_result(res, out); return 0
 
 def _compare(args) -> int:
+    rc = _course()
     if args.list:
-        for n, r in RECIPES.items(): print(f"{n}: " + ' '.join(f"{k}={spec_str(v) if k in ('model', 'sampler', 'loss', 'wrapper') else v}"
-                                                         for k, v in r.to_dict().items() if k != 'name' and v != getattr(Recipe(), k)))
+        for n, r in rc.RECIPES.items(): print(f"{n}: " + ' '.join(f"{k}={rc.spec_str(v) if k in ('model', 'sampler', 'loss', 'wrapper') else v}"
+                                                            for k, v in r.to_dict().items() if k != 'name' and v != getattr(rc.Recipe(), k)))
         return 0
-    runs, summary = compare(args.recipes, args.datasets, args.imbalances, args.seeds, args.store, args.out, args.epochs, not args.quiet,
+    runs, summary = rc.compare(args.recipes, args.datasets, args.imbalances, args.seeds, args.store, args.out, args.epochs, not args.quiet,
                             data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)
     cols = [c for c in ('test_auc', 'test_balanced_accuracy', 'test_sensitivity', 'test_specificity') if f'{c}_mean' in summary]
     show = summary[['recipe', 'dataset', 'imbalance', 'n_seeds']].copy()
@@ -121,9 +133,10 @@ def _compare(args) -> int:
 
 def main(argv:list|None=None) -> int:
     "Entry point of `imbalance-course`: run the sub-command in `argv`; errors print one line and return 2, Ctrl-C 130."
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(full=any(a in SUBCOMMANDS for a in argv)).parse_args(argv)  # no sub-command: help or usage, at once
     try:
-        if args.cmd == 'datasets': print(list_datasets(args.data_dir).to_string(index=False)); return 0
+        if args.cmd == 'datasets': print(_course('data').list_datasets(args.data_dir).to_string(index=False)); return 0
         return _train(args) if args.cmd == 'train' else _compare(args)
     except (ValueError, OSError) as e:
         print(f"imbalance-course: error: {e}", file=sys.stderr); return 2
