@@ -207,3 +207,14 @@ def test_course_map_names_match_lesson_titles():
         nb = json.loads((NBS/f'{stem}.ipynb').read_text(encoding='utf-8'))
         title = ''.join(nb['cells'][0]['source']).splitlines()[0].lstrip('# ').strip()
         assert links.get(stem) == title, f'course map calls {stem} {links.get(stem)!r}, its title is {title!r}'
+
+
+def test_wide_tables_scroll_in_their_own_box_on_a_phone(browser, site):
+    "At phone width no page scrolls sideways: wide DataFrames and markdown tables scroll inside their own box."
+    browser.set_window_size(400, 900)
+    try:
+        for stem in lessons():
+            browser.get(site + f'lessons/{stem}.html')
+            sw, iw = browser.execute_script('return [document.documentElement.scrollWidth, window.innerWidth]')
+            assert sw <= iw, f'{stem}: the page is {sw}px wide in a {iw}px window'
+    finally: browser.set_window_size(1280, 1000)
