@@ -341,7 +341,7 @@ def load_dataset(name:str, # one of `DATASETS`
                  data_dir:str|Path|None=None, # data folder (see `get_data_dir`)
                  download:bool=True, # download missing MedMNIST files
                  root:str|Path|None=None, # `chestxray_folder` only: the folder tree's root
-                 n:tuple|None=None, # `synthetic` only: train, val and test sizes; default (2000, 500, 500), (600, 200, 200) in fast mode
+                 n:tuple=(2000, 500, 500), # `synthetic` only: train, val and test sizes
                  ratio:float=10., difficulty:float=0.5, seed:int=0 # `synthetic` only
                 ) -> ImageData:
     "Load dataset `name` at `size` px into memory: the course's one entry point to data."
@@ -350,7 +350,6 @@ def load_dataset(name:str, # one of `DATASETS`
     if info.kind == 'folder':
         if root is None: raise ValueError("chestxray_folder needs root=: the folder holding train/ val/ test/ (CLI: --root)")
         return load_chestxray_folder(root, size, data_dir, seed=seed)
-    n = n or ((600, 200, 200) if fast_mode() else (2000, 500, 500))
     splits = [make_synthetic(k, size, ratio, difficulty, seed + i) for i, k in enumerate(n)]
     return ImageData('synthetic', info.classes, 1, *splits, source=f'make_synthetic(ratio={ratio}, difficulty={difficulty}, seed={seed})')
 

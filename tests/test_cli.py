@@ -9,7 +9,7 @@ KEYS = {'auc', 'pr_auc', 'accuracy', 'balanced_accuracy', 'sensitivity', 'specif
 def cli(*args, data_dir=None, cwd=None):
     exe = shutil.which('imbalance-course')
     assert exe, 'the imbalance-course console script is not installed: pip install -e ".[dev]"'
-    env = {**os.environ, 'IMBALANCE_COURSE_FAST': '1', **({'IMBALANCE_COURSE_DATA': str(data_dir)} if data_dir else {})}  # fast: small synthetic sets
+    env = {**os.environ, **({'IMBALANCE_COURSE_DATA': str(data_dir)} if data_dir else {})}
     return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
 
 
@@ -148,7 +148,7 @@ def test_ctrl_c_says_how_to_resume_and_rerun_keeps_training_time(tmp_path):
     import signal, time
     out, exe = tmp_path/'run', shutil.which('imbalance-course')
     args = [exe, 'train', '--dataset', 'synthetic', '--epochs', '5', '--ckpt-every', '0', '--out', str(out), '--quiet']
-    env = {**os.environ, 'IMBALANCE_COURSE_FAST': '1'}
+    env = dict(os.environ)
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     t0 = time.time()
     while not (out/'last.pt').exists() and time.time() - t0 < 300: time.sleep(0.2)
