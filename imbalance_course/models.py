@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_models.ipynb #baecd149
 from __future__ import annotations
-import copy, time
+import copy
 from collections import OrderedDict
 from pathlib import Path
 import torch, torch.nn as nn

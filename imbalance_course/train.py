@@ -4,7 +4,7 @@
 
 # %% ../nbs/03a_train.ipynb #bd1098be
 from __future__ import annotations
-import copy, math, os, platform, random, re, tempfile, time
+import math, platform, random, re, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
@@ -136,10 +136,11 @@ def one_batch(self:Trainer):
 def compute_loss(self:Trainer, pred:torch.Tensor) -> torch.Tensor:
     "`loss_fn(pred, yb)` as a scalar: per-sample losses averaged with `sample_weight` if a callback set it; NaN raises."
     loss, w = self.loss_fn(pred, self.yb), self.sample_weight
-    if loss.ndim: loss = loss.reshape(len(self.yb), -1).mean(1)
+    if loss.ndim:
+        loss = loss.reshape(len(self.yb), -1).mean(1)
+        loss = loss.mean() if w is None else (loss * w).sum() / w.sum()
     elif w is not None: raise ValueError("a callback set per-sample weights, but loss_fn returned a scalar; "
                                          "give it reduction='none' so that it returns one loss per sample")
-    if loss.ndim: loss = loss.mean() if w is None else (loss * w).sum() / w.sum()
     if not torch.isfinite(loss): self._nan_error(loss)
     return loss
 
@@ -265,10 +266,12 @@ def set_rng_state(st:dict):
 # %% ../nbs/03a_train.ipynb #a46df0d6
 @patch
 def save(self:Trainer):
-    "Write the run's full state to `out/last.pt` (and the best weights to `out/best.pt`), atomically; time it."
+    "Write the run's full state to `out/last.pt` (and the best weights to `out/best.pt` when they changed), atomically; time it."
     if not self.out: return
     t0, arch = time.perf_counter(), arch_of(self.model)
-    if self.best_state is not None: save_atomic({'arch': arch, 'model': self.best_state, 'epoch': self.best_epoch}, self.out/'best.pt')
+    best = self.out/'best.pt'
+    if self.best_state is not None and (self.best_epoch != getattr(self, '_best_written', None) or not best.exists()):
+        save_atomic({'arch': arch, 'model': self.best_state, 'epoch': self.best_epoch}, best); self._best_written = self.best_epoch
     save_atomic({'arch': arch, 'epoch': self.epoch + 1, 'epochs': self.epochs, 'model': self.model.state_dict(),
                  'best_model': self.best_state, 'opt': self.opt.state_dict(), 'sched': self.sched.state_dict(),
                  'history': self.history, 'best': self.best, 'best_epoch': self.best_epoch, 'rng': rng_state(),
