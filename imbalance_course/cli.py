@@ -28,7 +28,7 @@ _SPEC_KINDS = {'model': 'model', 'sampler': 'sampler', 'loss': 'loss', 'wrapper'
 
 def techniques_help() -> str:
     "Every registered technique with its settings and defaults, and every registered recipe, as help text."
-    rc = _course()
+    rc = _course(); rc.load_techniques()
     lines = ['registered techniques (SPEC = name, or name:setting=value,...; "none" for no sampler or wrapper):']
     for kind in rc.KINDS:
         items = [f"{n}({', '.join(f'{k}={v!r}' for k, v in rc.settings(f).items())})" + (f" - {inspect.getdoc(f).splitlines()[0]}" if inspect.getdoc(f) else '')
@@ -90,6 +90,7 @@ def build_parser(full:bool=True # False: sub-commands named only, without their 
     c.add_argument('--datasets', nargs='+', metavar='NAME', help="datasets (default: each recipe's own)")
     c.add_argument('--imbalance', nargs='+', type=_or_none(float), dest='imbalances', metavar='RATIO',
                    help="training-split imbalance ratios to sweep ('none': as the data come; default: each recipe's own)")
+    c.add_argument('--imbalance-cls', type=int, metavar='CLS', help="with --imbalance: the class made rare (1: the disease); default: each recipe's own")
     c.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='seeds (default: 0 1 2)')
     c.add_argument('--epochs', type=int, help="override every recipe's epochs")
     c.add_argument('--store', default='runs/store', help='the run store: one folder per run, reused (default: runs/store)')
@@ -117,12 +118,12 @@ def _train(args) -> int:
     _print_result(res, out); return 0
 
 def _compare(args) -> int:
-    rc = _course()
+    rc = _course(); rc.load_techniques()
     if args.list:
         for n, r in rc.RECIPES.items(): print(f"{n}: " + ' '.join(f"{k}={rc.spec_str(v) if k in ('model', 'sampler', 'loss', 'wrapper') else v}"
                                                             for k, v in r.to_dict().items() if k != 'name' and v != getattr(rc.Recipe(), k)))
         return 0
-    runs, summary = rc.compare(args.recipes, args.datasets, args.imbalances, args.seeds, args.store, args.out, args.epochs, not args.quiet,
+    runs, summary = rc.compare(args.recipes, args.datasets, args.imbalances, args.seeds, args.store, args.out, args.epochs, args.imbalance_cls, not args.quiet,
                             data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)
     cols = [c for c in ('test_auc', 'test_balanced_accuracy', 'test_sensitivity', 'test_specificity') if f'{c}_mean' in summary]
     show = summary[['recipe', 'dataset', 'imbalance', 'n_seeds']].copy()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03b_recipes.ipynb #7bedb94c
 from __future__ import annotations
-import dataclasses, hashlib, inspect, json, re, time
+import dataclasses, hashlib, importlib, inspect, json, re, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -16,15 +16,21 @@ from .models import MODELS, create_model
 from .train import bce_loss, ce_loss, environment, evaluate, fit
 
 # %% auto #0
-__all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'THRESHOLDS', 'RUN_FORMAT', 'RECIPES', 'register', 'settings',
-           'parse_spec', 'spec_str', 'Recipe', 'register_recipe', 'get_recipe', 'load_data', 'build', 'write_json',
-           'check_run_config', 'run_recipe', 'run_dir', 'get_run', 'flat_metrics', 'summarize', 'write_csv', 'compare']
+__all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'THRESHOLDS', 'RUN_FORMAT', 'RECIPES',
+           'load_techniques', 'register', 'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe',
+           'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config', 'run_recipe', 'run_dir', 'get_run',
+           'flat_metrics', 'summarize', 'write_csv', 'compare', 'paired_diff']
 
 # %% ../nbs/03b_recipes.ipynb #eb78b5c1
 KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
 REGISTRY = {'model': MODELS, 'sampler': {}, 'loss': {}, 'wrapper': {}, 'callback': {}}
 CONTEXT = ('data', 'train', 'in_chans', 'n_cls', 'seed', 'epochs')  # filled in by the run, never settings
 REQUIRED = '<required>'
+TECHNIQUE_MODULES = ['imbalance_course.resample']  # each lesson that registers techniques adds its module here
+
+def load_techniques():
+    "Import every lesson module that registers techniques and recipes (`TECHNIQUE_MODULES`); cheap once imported."
+    for m in TECHNIQUE_MODULES: importlib.import_module(m)
 
 def _check_kind(kind:str):
     if kind not in KINDS: raise ValueError(f"kind {kind!r} is unknown; choose one of: {', '.join(KINDS)}")
@@ -89,6 +95,7 @@ def parse_spec(kind:str, # one of `KINDS`
     if not isinstance(spec, dict) or not isinstance(spec.get('name'), str):
         raise ValueError(f"a {kind} spec is a name, 'name:key=value,...' or a dict with a 'name'; got {spec!r}")
     reg, name = REGISTRY[kind], spec['name']
+    if name not in reg: load_techniques()  # registered by a later lesson's module
     if name not in reg: raise ValueError(f"{kind} {name!r} is unknown; choose one of: {', '.join(reg) or '(none registered)'}")
     defaults = settings(reg[name])
     extra = sorted(set(spec) - {'name'} - set(defaults))
@@ -225,6 +232,7 @@ def get_recipe(r:Recipe|str|Path) -> Recipe:
     "`r` itself, the registered recipe named `r`, or the recipe in JSON file `r`."
     if isinstance(r, Recipe): return r
     if str(r).endswith('.json') or Path(r).is_file(): return Recipe.load(r)
+    if r not in RECIPES: load_techniques()
     if r not in RECIPES: raise ValueError(f"recipe {r!r} is unknown; choose one of: {', '.join(RECIPES)}, or give a .json file")
     return RECIPES[r]
 
@@ -287,7 +295,8 @@ def run_recipe(recipe:Recipe, # what to run
     sampler = build('sampler', recipe.sampler, **ctx) if recipe.sampler else None
     techs = [build('wrapper', recipe.wrapper, **ctx)] if recipe.wrapper else []
     techs += [build('callback', c, **ctx) for c in recipe.callbacks]
-    tr = fit(model, data.train, data.val, loss_fn=loss_fn, sampler=sampler, cbs=[*techs, *cbs], epochs=recipe.epochs, bs=recipe.bs,
+    train = getattr(sampler, 'train', data.train)  # a sampler that adds synthetic images (lesson 04) brings its own training split
+    tr = fit(model, train, data.val, loss_fn=loss_fn, sampler=sampler, cbs=[*techs, *cbs], epochs=recipe.epochs, bs=recipe.bs,
              lr=recipe.lr, wd=recipe.wd, seed=recipe.seed, out=out, resume=resume, progress=progress, device=device, ckpt_every=ckpt_every)
     rd = recipe.to_dict()
     res = {k: rd[k] for k in ('dataset', 'size', 'epochs', 'seed', 'bs', 'lr', 'pretrained', 'root')} | {'model': m['name']}
@@ -346,12 +355,13 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
             store:str|Path='runs/store', # the run store
             out:str|Path|None='results', # folder for runs.csv and summary.csv; None writes nothing
             epochs:int|None=None, # override every recipe's epochs (a different run, with its own key)
+            imbalance_cls:int|None=None, # with `imbalances`: the class made rare (e.g. 1, the disease); None: each recipe's own
             progress:bool=True, **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
            ) -> tuple:
     "Run the grid recipes × datasets × imbalances × seeds through the run store; return (and write) `runs` and `summary`."
     keep = object()  # "the recipe's own value"
     over = lambda d, i, s: ({'seed': s} | ({'dataset': d} if d is not keep else {}) | ({'imbalance': i} if i is not keep else {})
-                            | ({'epochs': epochs} if epochs is not None else {}))
+                            | ({'epochs': epochs} if epochs is not None else {}) | ({'imbalance_cls': imbalance_cls} if imbalance_cls is not None else {}))
     grid = [get_recipe(r).replace(**over(d, i, s)) for r in recipes for d in (datasets or [keep])
             for i in ([keep] if imbalances is None else imbalances) for s in seeds]
     rows, bar = [], tqdm(grid, desc='runs', unit='run', disable=not progress)
@@ -364,3 +374,22 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
     runs = pd.DataFrame(rows); summary = summarize(runs)
     if out is not None: write_csv(runs, Path(out)/'runs.csv'); write_csv(summary, Path(out)/'summary.csv')
     return runs, summary
+
+# %% ../nbs/03b_recipes.ipynb #63ab8291
+def paired_diff(runs:pd.DataFrame, # `compare`'s runs: one row per recipe × dataset × imbalance × seed
+                metrics, # columns of `runs`, e.g. ['test_auc', 'test_balanced_accuracy']
+                control:str='baseline' # the recipe each other recipe is compared with, seed by seed
+               ) -> pd.DataFrame:
+    "Each recipe minus `control` on the same data and seed: per metric the mean difference and its 95% CI over seeds."
+    rows = []
+    for (ds, imb), g in runs.groupby(['dataset', 'imbalance'], sort=False, dropna=False):
+        base = g[g.recipe == control].set_index('seed')
+        if base.empty: raise ValueError(f"the control recipe {control!r} has no runs on {ds} (imbalance {imb}); add it to the comparison or choose another control")
+        for rec, r in g[g.recipe != control].groupby('recipe', sort=False):
+            r = r.set_index('seed'); seeds = r.index.intersection(base.index)
+            row = {'recipe': rec, 'dataset': ds, 'imbalance': imb, 'n_seeds': len(seeds)}
+            for m in metrics:
+                ci = mean_ci(r.loc[seeds, m] - base.loc[seeds, m]) if len(seeds) else dict(mean=np.nan, lo=np.nan, hi=np.nan)
+                row |= {f'{m}_diff': ci['mean'], f'{m}_lo': ci['lo'], f'{m}_hi': ci['hi']}
+            rows.append(row)
+    return pd.DataFrame(rows)

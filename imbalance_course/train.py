@@ -73,7 +73,7 @@ class Trainer:
                  lr:float=2e-3, # peak learning rate of the one-cycle schedule
                  wd:float=0.01, # AdamW weight decay
                  opt_func=torch.optim.AdamW, # optimiser class
-                 sampler=None, # e.g. `WeightedRandomSampler`: yields training indices each epoch
+                 sampler=None, # yields training indices each epoch, e.g. `WeightedRandomSampler`; one that is a `Callback` also gets the events
                  metric='auc', # key of `report`, or callable (targets, probs) -> float; higher is better
                  cbs=(), # `Callback`s
                  out:str|Path|None=None, # folder for checkpoints (`last.pt`, `best.pt`); None keeps nothing on disk
@@ -87,6 +87,7 @@ class Trainer:
         model.to(self.device)
         self.n_out = check_train_split(train, model)
         self.loss_fn = loss_fn or (bce_loss if self.n_out == 1 else ce_loss)
+        cbs = [*cbs, sampler] if isinstance(sampler, Callback) else cbs  # a sampler may also listen to the loop's events
         self.cbs, self.eval_model = sorted(cbs, key=lambda c: c.order), model
         _check_names(self.cbs)
         self.steps = (len(sampler) if sampler is not None else len(train)) // bs
