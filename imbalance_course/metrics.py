@@ -13,8 +13,8 @@ from sklearn import metrics as skm
 
 # %% auto #0
 __all__ = ['confusion', 'count_metrics', 'sensitivity', 'specificity', 'ppv', 'npv', 'gmean', 'spec_at_sens', 'sens_at_spec',
-           'plot_roc', 'plot_pr', 'pick_threshold', 'binary_report', 'multiclass_report', 'report', 'report_table',
-           'plot_confusion', 'bootstrap_ci', 'mean_ci']
+           'plot_roc', 'plot_pr', 'pick_threshold', 'ece', 'binary_report', 'multiclass_report', 'report',
+           'report_table', 'plot_confusion', 'bootstrap_ci', 'mean_ci']
 
 # %% ../nbs/02_metrics.ipynb #c4d68696
 def _np(x):
@@ -199,6 +199,19 @@ def pick_threshold(targ, # validation targets, 1 = positive class
     else: i = np.argmin(_need(cost_ratio, 'cost_ratio', method, 'e.g. cost_ratio=10 if a miss costs 10 false alarms') * fn + fp)
     return float(thr[i])
 
+# %% ../nbs/02_metrics.ipynb #765d528a
+def ece(targ, # binary targets, 1 = positive class
+        score, # probability of the positive class, one per target, in [0, 1]
+        n_bins:int=15 # equal-width bins on [0, 1]
+       ) -> float:
+    "Expected calibration error of positive-class probabilities `score`: Σ_b (n_b / N)·|positives_b / n_b − mean score_b|."
+    targ, score = _scored(targ, score); score = score.astype(np.float64)  # the same sums for float32 and float64 inputs
+    if ((score < 0) | (score > 1)).any(): raise ValueError("`score` has values outside [0, 1]; ECE needs probabilities (e.g. `logits.sigmoid()`)")
+    if not (isinstance(n_bins, int) and n_bins >= 1): raise ValueError(f"n_bins={n_bins!r} must be a positive integer, e.g. 15")
+    b = np.minimum((score * n_bins).astype(int), n_bins - 1)
+    pos, conf = np.bincount(b, targ, n_bins), np.bincount(b, score, n_bins)
+    return float(np.abs(pos - conf).sum() / len(score))
+
 # %% ../nbs/02_metrics.ipynb #1df99d15
 def binary_report(targ, # binary targets, 1 = positive class
                   score, # probability (or score) of the positive class, one per target
@@ -213,7 +226,8 @@ def binary_report(targ, # binary targets, 1 = positive class
              sensitivity=sensitivity(targ, pred), specificity=specificity(targ, pred), ppv=ppv(targ, pred),
              npv=npv(targ, pred), f1=skm.f1_score(targ, pred, zero_division=0.0), gmean=gmean(targ, pred),
              mcc=skm.matthews_corrcoef(targ, pred), spec_at_sens90=spec_at_sens(targ, score, 0.9),
-             sens_at_spec90=sens_at_spec(targ, score, 0.9), threshold=threshold)
+             sens_at_spec90=sens_at_spec(targ, score, 0.9),
+             ece=ece(targ, score) if ((score >= 0) & (score <= 1)).all() else np.nan, threshold=threshold)
     return {k: float(v) for k, v in r.items()} | dict(n=len(targ), n_pos=int(targ.sum())) | confusion(targ, pred)
 
 # %% ../nbs/02_metrics.ipynb #f5921175

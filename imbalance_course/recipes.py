@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses, hashlib, importlib, inspect, json, re, time
 from dataclasses import dataclass, field
 from pathlib import Path
-import numpy as np, pandas as pd
+import matplotlib.pyplot as plt, numpy as np, pandas as pd
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import ImageData, atomic_path, dataset_info, load_dataset, make_imbalanced, set_seed
@@ -19,14 +19,14 @@ from .train import bce_loss, ce_loss, environment, evaluate, fit
 __all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'THRESHOLDS', 'RUN_FORMAT', 'RECIPES',
            'load_techniques', 'register', 'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe',
            'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config', 'run_recipe', 'run_dir', 'get_run',
-           'flat_metrics', 'summarize', 'write_csv', 'compare', 'paired_diff']
+           'flat_metrics', 'summarize', 'write_csv', 'compare', 'paired_diff', 'ci_table', 'plot_ci']
 
 # %% ../nbs/03b_recipes.ipynb #eb78b5c1
 KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
 REGISTRY = {'model': MODELS, 'sampler': {}, 'loss': {}, 'wrapper': {}, 'callback': {}}
 CONTEXT = ('data', 'train', 'in_chans', 'n_cls', 'seed', 'epochs')  # filled in by the run, never settings
 REQUIRED = '<required>'
-TECHNIQUE_MODULES = ['imbalance_course.resample']  # each lesson that registers techniques adds its module here
+TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.losses']  # each lesson that registers techniques adds its module here
 
 def load_techniques():
     "Import every lesson module that registers techniques and recipes (`TECHNIQUE_MODULES`); cheap once imported."
@@ -284,7 +284,6 @@ def run_recipe(recipe:Recipe, # what to run
     if out.exists() and not out.is_dir(): raise ValueError(f"{out} is a file; a run needs a folder: choose another --out")
     if not ckpt_every >= 0: raise ValueError(f"ckpt_every={ckpt_every} must be >= 0 seconds (0: a checkpoint after every epoch)")
     data = load_data(recipe, data_dir, download)
-    check_run_config(out, recipe, resume, device)
     set_seed(recipe.seed)
     ctx = dict(data=data, train=data.train, in_chans=data.in_chans, n_cls=data.n_cls, seed=recipe.seed, epochs=recipe.epochs)
     loss_fn = build('loss', recipe.loss, **ctx)
@@ -296,6 +295,7 @@ def run_recipe(recipe:Recipe, # what to run
     techs = [build('wrapper', recipe.wrapper, **ctx)] if recipe.wrapper else []
     techs += [build('callback', c, **ctx) for c in recipe.callbacks]
     train = getattr(sampler, 'train', data.train)  # a sampler that adds synthetic images (lesson 04) brings its own training split
+    check_run_config(out, recipe, resume, device)  # after every technique is built: a bad setting writes nothing
     tr = fit(model, train, data.val, loss_fn=loss_fn, sampler=sampler, cbs=[*techs, *cbs], epochs=recipe.epochs, bs=recipe.bs,
              lr=recipe.lr, wd=recipe.wd, seed=recipe.seed, out=out, resume=resume, progress=progress, device=device, ckpt_every=ckpt_every)
     rd = recipe.to_dict()
@@ -393,3 +393,29 @@ def paired_diff(runs:pd.DataFrame, # `compare`'s runs: one row per recipe × dat
                 row |= {f'{m}_diff': ci['mean'], f'{m}_lo': ci['lo'], f'{m}_hi': ci['hi']}
             rows.append(row)
     return pd.DataFrame(rows)
+
+# %% ../nbs/03b_recipes.ipynb #4ec077d5
+def ci_table(df:pd.DataFrame, # `summarize`'s or `paired_diff`'s output, for one dataset × imbalance
+             cols:dict, # column label -> metric name, e.g. {'AUC': 'test_auc'}
+             paired:bool=False # `paired_diff` columns (`_diff`, signed) instead of `_mean`
+            ) -> pd.DataFrame:
+    "The metrics `cols` of `df` as 'mean [lo, hi]' strings (signed differences if `paired`), one row per recipe."
+    mid, fmt = ('_diff', '{:+.3f} [{:+.3f}, {:+.3f}]') if paired else ('_mean', '{:.3f} [{:.3f}, {:.3f}]')
+    if df.recipe.duplicated().any(): raise ValueError("df holds several datasets or imbalances; select one: df[df.dataset == ...]")
+    return pd.DataFrame({k: [fmt.format(*r) for r in df[[f'{c}{mid}', f'{c}_lo', f'{c}_hi']].values] for k, c in cols.items()},
+                        index=pd.Index(df.recipe, name='recipe'))
+
+# %% ../nbs/03b_recipes.ipynb #4b107b58
+def plot_ci(df:pd.DataFrame, # `summarize`'s output for one dataset × imbalance
+            metric:str, # e.g. 'test_balanced_accuracy'
+            ax=None, # matplotlib axes; None: a new figure
+            control:str|None='baseline', # recipe whose mean is drawn as a dashed line
+            title:str|None=None):
+    "Each recipe's mean of `metric` with its 95% CI as a horizontal error bar, recipes top to bottom."
+    if ax is None: _, ax = plt.subplots(figsize=(4, 0.3 * len(df) + 1))
+    m, pos = df[f'{metric}_mean'].to_numpy(), np.arange(len(df))
+    ax.errorbar(m, pos, xerr=[m - df[f'{metric}_lo'].to_numpy(), df[f'{metric}_hi'].to_numpy() - m], fmt='o', ms=4, capsize=2)
+    if control is not None and control in set(df.recipe): ax.axvline(m[list(df.recipe).index(control)], ls='--', c='gray', lw=1)
+    ax.set_yticks(pos, df.recipe); ax.set_ylim(len(df) - 0.5, -0.5)
+    ax.set_title(title or metric, fontsize=9); ax.tick_params(labelsize=8)
+    return ax

@@ -67,7 +67,7 @@ class Trainer:
     def __init__(self, model:nn.Module, # the network, e.g. from `create_model`
                  train:Split, # training split: images and labels in memory
                  val:Split|None=None, # validation split for model selection; None trains without selection
-                 loss_fn=None, # (logits, targets) -> per-sample losses (or a scalar); default `ce_loss`, `bce_loss` for one logit
+                 loss_fn=None, # (logits, targets) -> per-sample losses (or a scalar); default `ce_loss`, `bce_loss` for one logit; one that is a `Callback` also gets the events
                  epochs:int=10, # passes over the training data
                  bs:int=128, # batch size
                  lr:float=2e-3, # peak learning rate of the one-cycle schedule
@@ -87,7 +87,7 @@ class Trainer:
         model.to(self.device)
         self.n_out = check_train_split(train, model)
         self.loss_fn = loss_fn or (bce_loss if self.n_out == 1 else ce_loss)
-        cbs = [*cbs, sampler] if isinstance(sampler, Callback) else cbs  # a sampler may also listen to the loop's events
+        cbs = [*cbs, *(o for o in (sampler, loss_fn) if isinstance(o, Callback))]  # a sampler or loss may also listen to the loop's events
         self.cbs, self.eval_model = sorted(cbs, key=lambda c: c.order), model
         _check_names(self.cbs)
         self.steps = (len(sampler) if sampler is not None else len(train)) // bs
