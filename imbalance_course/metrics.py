@@ -204,7 +204,7 @@ def ece(targ, # binary targets, 1 = positive class
         score, # probability of the positive class, one per target, in [0, 1]
         n_bins:int=15 # equal-width bins on [0, 1]
        ) -> float:
-    "Expected calibration error of positive-class probabilities `score`: Σ_b (n_b / N)·|positives_b / n_b − mean score_b|."
+    "Expected calibration error of positive-class probabilities `score`: the mean over bins b, weighted by their sizes n_b / N, of the gap between the share of positives and the mean score in b."
     targ, score = _scored(targ, score); score = score.astype(np.float64)  # the same sums for float32 and float64 inputs
     if ((score < 0) | (score > 1)).any(): raise ValueError("`score` has values outside [0, 1]; ECE needs probabilities (e.g. `logits.sigmoid()`)")
     if not (isinstance(n_bins, int) and n_bins >= 1): raise ValueError(f"n_bins={n_bins!r} must be a positive integer, e.g. 15")

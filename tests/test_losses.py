@@ -2,7 +2,6 @@
 import pytest, torch
 from imbalance_course.losses import LOSS_RECIPES, DeferredReweighting
 from imbalance_course.recipes import RECIPES, run_recipe
-from test_cli import cli
 from test_resample import Record, tiny_cnn  # noqa: F401 (registers the tiny test model)
 
 
@@ -24,9 +23,12 @@ def test_drw_switches_on_in_the_last_epochs(tmp_path):
     assert seen.active == [False] * 4 + [True]  # start=0.8 of 5 epochs: epoch index 4 on
 
 
-def test_cli_rejects_bad_loss_settings(tmp_path):
+def test_cli_rejects_bad_loss_settings(tmp_path, capsys):
+    "The command's own entry point, in-process (test_cli runs the installed script end to end)."
+    from imbalance_course.cli import main
     for spec, msg in [('focal:gamma=-1', 'gamma=-1.0 must be >= 0'), ('weighted_ce:scheme=effective,beta=1', 'beta=1.0 must lie in [0, 1)'),
                       ('logit_adjusted:tau=-0.5', 'tau=-0.5 must be >= 0'), ('weighted_ce:weights=[1,-2]', 'must be finite, >= 0')]:
-        r = cli('train', '--loss', spec, '--dataset', 'synthetic', '--out', tmp_path/'x', '--quiet', '--device', 'cpu')
-        assert r.returncode == 2 and msg in r.stderr, (spec, r.stderr)
+        code = main(['train', '--loss', spec, '--dataset', 'synthetic', '--out', str(tmp_path/'x'), '--quiet', '--device', 'cpu'])
+        err = capsys.readouterr().err
+        assert code == 2 and msg in err, (spec, err)
     assert not (tmp_path/'x').exists()  # nothing written: the loss is built before config.json
