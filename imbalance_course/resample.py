@@ -13,12 +13,13 @@ from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSam
 from imblearn.under_sampling import NearMiss, RandomUnderSampler, TomekLinks
 from .data import Split
 from .recipes import Recipe, register, register_recipe
-from .train import Callback, arch_of, feature_split, fit_head, save_atomic, unwrap
+from .train import Callback, feature_split, fit_head, unwrap
 from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['OVERSAMPLERS', 'SPACES', 'RESAMPLE_RECIPES', 'class_counts_of', 'sample_weights', 'weighted_sampler', 'flat_pixels',
-           'ImbSampler', 'oversample', 'smote_pixels', 'SyntheticSampler', 'FeatureSMOTE', 'make_oversampler']
+           'ImbSampler', 'oversample', 'smote_pixels', 'Shuffled', 'SyntheticSampler', 'FeatureSMOTE',
+           'make_oversampler']
 
 # %% ../nbs/04_resample.ipynb #74b62851
 def class_counts_of(y) -> np.ndarray:
@@ -134,16 +135,20 @@ def smote_pixels(split:Split, # the TRAINING split (never val or test)
     return Split(x, torch.as_tensor(yr, dtype=torch.long)), syn
 
 # %% ../nbs/04_resample.ipynb #dbbd7882
-class SyntheticSampler(Sampler):
+class Shuffled(Sampler):
+    "A random permutation of its own training split `train` each epoch, drawn as the plain loop draws it."
+    def __init__(self, train:Split): self.train = train
+    def __len__(self): return len(self.train)
+    def __iter__(self): return iter(torch.randperm(len(self.train)).tolist())
+
+class SyntheticSampler(Shuffled):
     "A training split with synthetic images (`smote_pixels`) as a sampler: the run trains on `train`, a random permutation of it each epoch."
     def __init__(self, train:Split, # real and synthetic images
                  synthetic:torch.Tensor # True where an image is synthetic
                 ): self.train, self.synthetic = train, synthetic
-    def __len__(self): return len(self.train)
-    def __iter__(self): return iter(torch.randperm(len(self.train)).tolist())
 
 # %% ../nbs/04_resample.ipynb #32004242
-class FeatureSMOTE(Callback, Sampler):
+class FeatureSMOTE(Callback, Shuffled):
     "SMOTE in CNN-feature space: train as usual, then re-train the head on the body's real + synthetic training features (`fit_head`)."
     order = -10  # before callbacks that read the final weights
     def __init__(self, train:Split, # training split (the body trains on it unchanged)
@@ -152,9 +157,7 @@ class FeatureSMOTE(Callback, Sampler):
                  lr:float=2e-3 # head learning rate
                 ):
         self.train, self.sampler, self.head_epochs, self.lr = train, sampler, head_epochs, lr
-        self.seconds, self.n_synthetic = {}, None
-    def __len__(self): return len(self.train)
-    def __iter__(self): return iter(torch.randperm(len(self.train)).tolist())  # as the plain loop draws: the body equals the baseline's
+        self.seconds, self.n_synthetic = {}, None  # a `Shuffled` sampler: the body trains exactly as the baseline's
 
 # %% ../nbs/04_resample.ipynb #c1d7d58e
 @patch
@@ -168,8 +171,7 @@ def after_fit(self:FeatureSMOTE, tr):
     new, _ = fit_head(model, Split(torch.as_tensor(Xr), torch.as_tensor(yr, dtype=torch.long)), fval, epochs=self.head_epochs,
                       lr=self.lr, bs=tr.bs, seed=tr.seed, device=tr.device, progress=False)
     self.seconds = {'features': t1 - t0, 'smote': t2 - t1, 'head': time.perf_counter() - t2}
-    tr.best_state = {k: v.detach().to('cpu', copy=True) for k, v in new.state_dict().items()}  # what the loop loads last
-    if tr.out: save_atomic({'arch': arch_of(model), 'model': tr.best_state, 'epoch': tr.best_epoch}, tr.out/'best.pt')
+    tr.best_state = {k: v.detach().to('cpu', copy=True) for k, v in new.state_dict().items()}  # the loop loads it and writes best.pt
 
 # %% ../nbs/04_resample.ipynb #16eea9a1
 OVERSAMPLERS = {'smote': SMOTE, 'borderline': BorderlineSMOTE, 'adasyn': ADASYN, 'smotetomek': SMOTETomek}

@@ -266,13 +266,18 @@ def set_rng_state(st:dict):
 
 # %% ../nbs/03a_train.ipynb #a46df0d6
 @patch
+def save_best(self:Trainer):
+    "Write `best_state` to `out/best.pt`, atomically, unless that very state is already there (a new best epoch, or a callback, replaces it)."
+    best = self.out/'best.pt'
+    if self.best_state is not None and (self.best_state is not getattr(self, '_best_written', None) or not best.exists()):
+        save_atomic({'arch': arch_of(self.model), 'model': self.best_state, 'epoch': self.best_epoch}, best); self._best_written = self.best_state
+
+@patch
 def save(self:Trainer):
     "Write the run's full state to `out/last.pt` (and the best weights to `out/best.pt` when they changed), atomically; time it."
     if not self.out: return
     t0, arch = time.perf_counter(), arch_of(self.model)
-    best = self.out/'best.pt'
-    if self.best_state is not None and (self.best_epoch != getattr(self, '_best_written', None) or not best.exists()):
-        save_atomic({'arch': arch, 'model': self.best_state, 'epoch': self.best_epoch}, best); self._best_written = self.best_epoch
+    self.save_best()
     save_atomic({'arch': arch, 'epoch': self.epoch + 1, 'epochs': self.epochs, 'model': self.model.state_dict(),
                  'best_model': self.best_state, 'opt': self.opt.state_dict(), 'sched': self.sched.state_dict(),
                  'history': self.history, 'best': self.best, 'best_epoch': self.best_epoch, 'rng': rng_state(),
@@ -333,6 +338,7 @@ def fit(self:Trainer) -> Trainer:
         if self.epoch + 1 == self.epochs or time.perf_counter() - self._saved_at >= self.ckpt_every: self.save()
         bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != 'epoch'})
     self('after_fit')
+    if self.out: self.save_best()  # an after_fit callback may have replaced the best weights (lesson 04's FeatureSMOTE)
     best = self.best_state if self.best_state is not None else unwrap(self.eval_model).state_dict()
     unwrap(self.model).load_state_dict(best)
     return self
