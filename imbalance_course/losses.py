@@ -7,12 +7,13 @@ from __future__ import annotations
 import math
 import numpy as np, torch, torch.nn.functional as F
 from torchvision.ops import sigmoid_focal_loss
+import pytorch_optimizer as po
 from .recipes import Recipe, register, register_recipe
 from .train import Callback
 
 # %% auto #0
 __all__ = ['WEIGHTINGS', 'LOSS_RECIPES', 'class_weights', 'check_weights', 'weighted_ce', 'bce_pos_weight', 'focal_loss',
-           'sigmoid_focal', 'log_prior', 'logit_adjusted_ce', 'adjust_logits', 'DeferredReweighting']
+           'sigmoid_focal', 'log_prior', 'logit_adjusted_ce', 'adjust_logits', 'DeferredReweighting', 'LDAMLoss']
 
 # %% ../nbs/06_losses.ipynb #f5e3ca6f
 WEIGHTINGS = ('inverse', 'sqrt', 'effective')
@@ -96,13 +97,35 @@ def adjust_logits(logits:torch.Tensor, counts, tau:float=1.) -> torch.Tensor:
 
 # %% ../nbs/06_losses.ipynb #4493a361
 class DeferredReweighting(Callback):
-    "Deferred re-weighting (DRW, Cao et al. NeurIPS 2019): plain cross-entropy first, class-balanced weights from epoch `start` on."
+    "Deferred re-weighting (DRW, Cao et al. NeurIPS 2019): loss `loss` unweighted first, with class weights from epoch `start` on."
     def __init__(self, weight, # class weights switched on at `start`, e.g. `class_weights(counts, 'effective', 0.9999)`
-                 start:int # first epoch (0-based) with the weights
-                ): self.weight, self.start, self.active = torch.as_tensor(weight, dtype=torch.float32), start, False
+                 start:int, # first epoch (0-based) with the weights
+                 loss=F.cross_entropy # `(pred, targ, weight=None) -> loss`: cross-entropy, or e.g. an `LDAMLoss`
+                ):
+        self.weight, self.start, self.loss, self.active = torch.as_tensor(weight, dtype=torch.float32), start, loss, False
+    @property
+    def head(self): return getattr(self.loss, 'head', 'linear')  # the head the deferred loss needs
     def before_epoch(self, tr): self.active = tr.epoch >= self.start
     def __call__(self, pred, targ):
-        return F.cross_entropy(pred, targ, weight=self.weight.to(pred.device) if self.active else None)
+        return self.loss(pred, targ, weight=self.weight.to(pred.device) if self.active else None)
+
+# %% ../nbs/06_losses.ipynb #af80a9d6
+class LDAMLoss:
+    "LDAM (Cao et al. NeurIPS 2019) on the logits `s · cos θ` of a cosine head: `pytorch_optimizer.LDAMLoss`, which takes the cosines."
+    def __init__(self, counts, # training images per class
+                 max_m:float=0.5, # the rarest class's margin Δ; class c gets Δ·(n_rarest / n_c)^(1/4)
+                 s:float=30. # the head's scale: logits are `s · cos θ`
+                ):
+        c = _counts(counts)
+        if not (math.isfinite(max_m) and max_m > 0): raise ValueError(f"max_m={max_m} must be a positive number (the paper uses 0.5)")
+        if not (math.isfinite(s) and s > 0): raise ValueError(f"s={s} must be a positive number (the paper uses 30)")
+        self.lib, self.s = po.LDAMLoss(c.tolist(), max_m=max_m, s=s), float(s)
+        self.head = {'name': 'cosine', 'scale': self.s}  # what `create_model` must build for this loss
+    @property
+    def margins(self) -> torch.Tensor: return self.lib.m_list[0]
+    def __call__(self, pred, targ, weight=None):
+        self.lib.weight = None if weight is None else weight.to(pred)  # a buffer of the library's module
+        return self.lib(pred / self.s, targ)
 
 # %% ../nbs/06_losses.ipynb #b425518a
 def _counts_of(train, n_cls): return np.bincount(train.y.numpy(), minlength=n_cls)
@@ -142,16 +165,27 @@ def _logit_adjusted(train, n_cls, tau:float=1.):
     "cross-entropy on logits + tau * log prior (Menon et al. 2021)"
     return logit_adjusted_ce(_counts_of(train, n_cls), tau)
 
+def _deferred(counts, epochs, beta, start, loss=F.cross_entropy):
+    if not 0 <= start <= 1: raise ValueError(f"start={start} must lie in [0, 1]: the fraction of epochs before the weights switch on")
+    return DeferredReweighting(class_weights(counts, 'effective', beta), int(start * epochs), loss)
+
 @register('loss', 'drw')
 def _drw(train, n_cls, epochs, beta:float=0.9999, start:float=0.8):
     "deferred re-weighting: plain CE, then class-balanced (beta) weights from fraction `start` of the epochs"
-    if not 0 <= start <= 1: raise ValueError(f"start={start} must lie in [0, 1]: the fraction of epochs before the weights switch on")
-    return DeferredReweighting(class_weights(_counts_of(train, n_cls), 'effective', beta), int(start * epochs))
+    return _deferred(_counts_of(train, n_cls), epochs, beta, start)
+
+@register('loss', 'ldam')
+def _ldam(train, n_cls, epochs, max_m:float=0.5, s:float=30., drw:bool=False, beta:float=0.9999, start:float=0.8):
+    "LDAM margins (max_m) on a cosine head (scale s); drw=true defers class-balanced (beta) weights to fraction `start`"
+    c = _counts_of(train, n_cls)
+    loss = LDAMLoss(c, max_m, s)
+    return _deferred(c, epochs, beta, start, loss) if drw else loss
 
 # %% ../nbs/06_losses.ipynb #da32a1af
 for _name, _spec in [('weighted_ce', 'weighted_ce'), ('weighted_ce_sqrt', 'weighted_ce:scheme=sqrt'),
                      ('class_balanced', 'weighted_ce:scheme=effective,beta=0.9999'), ('bce_pos_weight', 'bce_pos_weight'),
-                     ('focal', 'focal'), ('sigmoid_focal', 'sigmoid_focal'), ('logit_adjusted', 'logit_adjusted'), ('drw', 'drw')]:
+                     ('focal', 'focal'), ('sigmoid_focal', 'sigmoid_focal'), ('logit_adjusted', 'logit_adjusted'), ('drw', 'drw'),
+                     ('ldam', 'ldam'), ('ldam_drw', 'ldam:drw=true')]:
     register_recipe(Recipe(name=_name, loss=_spec))
 LOSS_RECIPES = ('baseline', 'weighted_ce', 'weighted_ce_sqrt', 'class_balanced', 'bce_pos_weight', 'focal', 'sigmoid_focal',
-                'logit_adjusted', 'drw')
+                'logit_adjusted', 'drw', 'ldam', 'ldam_drw')

@@ -7,12 +7,13 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from pathlib import Path
-import torch, torch.nn as nn
+import math
+import torch, torch.nn as nn, torch.nn.functional as F
 import torchvision.models as tvm
 
 # %% auto #0
-__all__ = ['MODELS', 'InputNorm', 'resnet18', 'register_model', 'adapt_state_dict', 'load_pretrained', 'n_features',
-           'create_model', 'with_head']
+__all__ = ['MODELS', 'HEADS', 'InputNorm', 'resnet18', 'register_model', 'adapt_state_dict', 'load_pretrained', 'CosineLinear',
+           'make_head', 'n_features', 'create_model', 'with_head']
 
 # %% ../nbs/03_models.ipynb #e6c7b3f8
 class InputNorm(nn.Module):
@@ -73,6 +74,31 @@ def load_pretrained(net:nn.Module, arch:str, pretrained:bool|str|Path):
     if len(missing) > 2: raise ValueError(f"{pretrained} matches {arch} poorly: {len(missing)} tensors missing, e.g. {missing[:3]}")
     return net
 
+# %% ../nbs/03_models.ipynb #113aee5c
+class CosineLinear(nn.Module):
+    "A head of scaled cosine similarities: `scale · cos(x, w_c)` for each class `c` (LDAM's normalised linear layer)."
+    def __init__(self, in_features:int, out_features:int, scale:float=30.):
+        super().__init__()
+        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+            raise ValueError(f"scale={scale!r} must be a positive number (LDAM uses s = 30)")
+        self.in_features, self.out_features, self.scale = in_features, out_features, float(scale)
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.reset_parameters()
+    def reset_parameters(self): nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # as nn.Linear; only each row's direction matters
+    def forward(self, x): return self.scale * F.linear(F.normalize(x, dim=1), F.normalize(self.weight, dim=1))
+    def extra_repr(self): return f"in_features={self.in_features}, out_features={self.out_features}, scale={self.scale}"
+
+HEADS = {'linear': nn.Linear, 'cosine': CosineLinear}
+
+def make_head(spec:str|dict, # a key of `HEADS`, or `{'name': key, **settings}`
+              n_in:int, n_out:int) -> nn.Module:
+    "The head `spec` mapping `n_in` features to `n_out` logits."
+    d = dict(spec) if isinstance(spec, dict) else {'name': spec}
+    name = d.pop('name', None)
+    if name not in HEADS: raise ValueError(f"head {name!r} is unknown; choose one of: {', '.join(HEADS)}")
+    try: return HEADS[name](n_in, n_out, **d)
+    except TypeError as e: raise ValueError(f"head {name!r} does not take the settings {d}: {e}") from e
+
 # %% ../nbs/03_models.ipynb #050ef70a
 def n_features(body:nn.Module, in_chans:int) -> int:
     "Width of `body`'s output: its `num_features` attribute, else measured on a dummy 28 px batch (set `num_features` otherwise)."
@@ -87,6 +113,7 @@ def create_model(name:str='resnet18', # a key of `MODELS`
                  pretrained:bool|str|Path=False, # False, True (torchvision download), or a local state-dict path
                  mean:float|tuple=0.449, std:float|tuple=0.226, # input standardisation (`InputNorm`)
                  single_logit:bool=False, # binary tasks: one logit (sigmoid losses) instead of two
+                 head:str|dict='linear', # a key of `HEADS`, or `{'name': key, **its settings}`
                  **settings # the architecture's own settings, passed to its builder
                 ) -> nn.Sequential:
     "Build architecture `name` as `norm` → `body` → `head` for `in_chans`-channel inputs and `n_cls` classes."
@@ -94,7 +121,7 @@ def create_model(name:str='resnet18', # a key of `MODELS`
     if single_logit and n_cls != 2: raise ValueError(f"single_logit=True needs a binary task, but n_cls={n_cls}; use n_cls logits")
     body = MODELS[name](in_chans, **settings)
     if pretrained: load_pretrained(body, name, pretrained)
-    head = nn.Linear(n_features(body, in_chans), 1 if single_logit else n_cls)
+    head = make_head(head, n_features(body, in_chans), 1 if single_logit else n_cls)
     model = nn.Sequential(OrderedDict(norm=InputNorm(mean, std, in_chans), body=body, head=head))
     model.arch = name
     return model

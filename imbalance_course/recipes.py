@@ -16,7 +16,7 @@ from .models import MODELS, create_model
 from .train import bce_loss, ce_loss, environment, evaluate, fit
 
 # %% auto #0
-__all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'THRESHOLDS', 'RUN_FORMAT', 'RECIPES',
+__all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'THRESHOLDS', 'RUN_FORMAT', 'EVAL_FORMAT', 'RECIPES',
            'load_techniques', 'register', 'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe',
            'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config', 'run_recipe', 'run_dir', 'get_run',
            'flat_metrics', 'summarize', 'write_csv', 'compare', 'paired_diff', 'ci_table', 'plot_ci']
@@ -26,7 +26,7 @@ KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
 REGISTRY = {'model': MODELS, 'sampler': {}, 'loss': {}, 'wrapper': {}, 'callback': {}}
 CONTEXT = ('data', 'train', 'in_chans', 'n_cls', 'seed', 'epochs')  # filled in by the run, never settings
 REQUIRED = '<required>'
-TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.losses']  # each lesson that registers techniques adds its module here
+TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.augment', 'imbalance_course.losses']  # each lesson that registers techniques adds its module here
 
 def load_techniques():
     "Import every lesson module that registers techniques and recipes (`TECHNIQUE_MODULES`); cheap once imported."
@@ -80,9 +80,16 @@ def _parse_str(s:str) -> dict:
         spec[k.strip()] = _value(v.strip())
     return spec
 
-def _coerce(v, default):
-    "An int given where the default is a float becomes a float, so `gamma=2` and `gamma=2.0` are the same run."
-    return float(v) if isinstance(default, float) and isinstance(v, int) and not isinstance(v, bool) else v
+def _coerce(v, default, what:str, annotation=''):
+    "`v` for a setting whose default is `default`: an int becomes a float where a float belongs (`gamma=2` is `gamma=2.0`); a word where a number or true/false belongs is an error."
+    num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+    if default is None and 'float' in str(annotation) and num(v): return float(v)  # `float|None` settings: 1 is 1.0
+    if isinstance(default, bool) and not isinstance(v, bool): raise ValueError(f"{what}={v!r} must be true or false")
+    if isinstance(default, float) and isinstance(v, str):
+        try: v = float(v)  # nan and inf, which JSON spells NaN and Infinity
+        except ValueError: raise ValueError(f"{what}={v!r} must be a number, e.g. {what.split()[-1]}={default}") from None
+    if num(default) and not num(v): raise ValueError(f"{what}={v!r} must be a number, e.g. {what.split()[-1]}={default}")
+    return float(v) if isinstance(default, float) and isinstance(v, int) else v
 
 # %% ../nbs/03b_recipes.ipynb #13db9415
 def parse_spec(kind:str, # one of `KINDS`
@@ -100,7 +107,8 @@ def parse_spec(kind:str, # one of `KINDS`
     defaults = settings(reg[name])
     extra = sorted(set(spec) - {'name'} - set(defaults))
     if extra: raise ValueError(f"{kind} {name!r} has no setting {extra[0]!r}; its settings are: {', '.join(defaults) or 'none'}")
-    full = {'name': name} | {k: _coerce(spec.get(k, d), d) for k, d in defaults.items()}
+    ann = {k: p.annotation for k, p in inspect.signature(reg[name]).parameters.items()}
+    full = {'name': name} | {k: _coerce(spec.get(k, d), d, f'{kind} {name!r} setting {k}', ann[k]) for k, d in defaults.items()}
     missing = [k for k, v in full.items() if v is REQUIRED]
     if missing: raise ValueError(f"{kind} {name!r} needs a value for {missing[0]!r}: write {name}:{missing[0]}=...")
     try: json.dumps(full)
@@ -177,6 +185,7 @@ def _check_scalar(k:str, v, typ):
 
 # %% ../nbs/03b_recipes.ipynb #6a3e8bdd
 RUN_FORMAT = 1  # bump when a code change alters what a run computes
+EVAL_FORMAT = 2  # bump when a code change alters what `evaluate` reports: stored runs are evaluated again, not retrained
 
 # %% ../nbs/03b_recipes.ipynb #09d7c2a4
 @patch
@@ -290,6 +299,7 @@ def run_recipe(recipe:Recipe, # what to run
     single = getattr(REGISTRY['loss'][recipe.loss['name']], 'single_logit', False)
     m = recipe.model
     model = create_model(m['name'], data.in_chans, data.n_cls, pretrained=recipe.pretrained or False, single_logit=single,
+                         head=getattr(loss_fn, 'head', 'linear'),  # a loss may need its own head (LDAM: cosine, lesson 06)
                          **{k: v for k, v in m.items() if k != 'name'})
     sampler = build('sampler', recipe.sampler, **ctx) if recipe.sampler else None
     techs = [build('wrapper', recipe.wrapper, **ctx)] if recipe.wrapper else []
@@ -300,7 +310,7 @@ def run_recipe(recipe:Recipe, # what to run
              lr=recipe.lr, wd=recipe.wd, seed=recipe.seed, out=out, resume=resume, progress=progress, device=device, ckpt_every=ckpt_every)
     rd = recipe.to_dict()
     res = {k: rd[k] for k in ('dataset', 'size', 'epochs', 'seed', 'bs', 'lr', 'pretrained', 'root')} | {'model': m['name']}
-    res |= {'recipe': rd, 'key': recipe.key, **evaluate(model, data, recipe.threshold if data.n_cls == 2 else None),
+    res |= {'recipe': rd, 'key': recipe.key, 'eval_format': EVAL_FORMAT, **evaluate(model, data, recipe.threshold if data.n_cls == 2 else None),
             'best_epoch': tr.best_epoch, 'seconds': round(sum(h['seconds'] for h in tr.history), 1),
             'wall_seconds': round(time.perf_counter() - t0, 1),
             'checkpoint_seconds': round(tr.ckpt_seconds, 2), 'environment': environment(tr.device), 'history': tr.history}
@@ -318,7 +328,7 @@ def get_run(recipe:Recipe, store:str|Path='runs/store', **kwargs) -> dict:
     done = out/'metrics.json'
     if done.exists():
         res = json.loads(done.read_text())
-        if res.get('key') == recipe.key: return res
+        if res.get('key') == recipe.key and res.get('eval_format', 1) == EVAL_FORMAT: return res
     return run_recipe(recipe, out, resume=True, **kwargs)
 
 # %% ../nbs/03b_recipes.ipynb #7d3d3fea

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03a_train.ipynb #bd1098be
 from __future__ import annotations
-import math, platform, random, re, time
+import copy, math, platform, random, re, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
@@ -192,12 +192,12 @@ def probs(logits:torch.Tensor) -> torch.Tensor:
     if logits.shape[1] == 1: p = logits.sigmoid(); return torch.cat([1 - p, p], 1)
     return logits.softmax(1)
 
-def _batched(model:nn.Module, x:torch.Tensor|Split, bs:int, fn) -> torch.Tensor:
+def _batched(model:nn.Module, x:torch.Tensor|Split, bs:int, fn, dtype=torch.float32) -> torch.Tensor:
     "`fn` on images `x` (or a `Split`) on `model`'s device, in eval mode, `bs` at a time; concatenated on the CPU."
     x, dev, was = x.x if isinstance(x, Split) else x, model_device(model), model.training
     model.eval()
     try:
-        with torch.no_grad(): return torch.cat([fn(to_input(x[i:i + bs].to(dev))).float().cpu() for i in range(0, len(x), bs)])
+        with torch.no_grad(): return torch.cat([fn(to_input(x[i:i + bs].to(dev))).to(dtype).cpu() for i in range(0, len(x), bs)])
     finally: model.train(was)
 
 def predict(model:nn.Module, # a classifier (logits out)
@@ -205,7 +205,7 @@ def predict(model:nn.Module, # a classifier (logits out)
             bs:int=512 # images per forward pass
            ) -> np.ndarray:
     "Class probabilities (N × n_cls) of `model` on images `x`, in eval mode, `bs` at a time."
-    return _batched(model, x, bs, lambda xb: probs(model(xb))).numpy()
+    return _batched(model, x, bs, lambda xb: probs(model(xb).double()), torch.float64).numpy()
 
 def unwrap(model:nn.Module) -> nn.Module:
     "The plain model inside an `AveragedModel` (EMA) or `DataParallel` wrapper; `model` itself otherwise."
@@ -365,7 +365,7 @@ def fit_head(model:nn.Module, # a trained `create_model` model: its body stays a
             ) -> tuple:
     "Train a fresh head for `model` on feature splits with the one loop; return `(model with that head, trainer)`."
     old = unwrap(model).head
-    head = nn.Linear(old.in_features, old.out_features)
+    head = copy.deepcopy(old); head.reset_parameters()  # a fresh head of the same kind: linear, or lesson 06's cosine head
     tr = fit(head, train, val, **kwargs)
     return with_head(unwrap(model), head.to(model_device(model))), tr
 

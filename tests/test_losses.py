@@ -1,6 +1,8 @@
 "Lesson 06 end to end: every registered loss trains through the one loop; bad settings fail before training."
 import pytest, torch
-from imbalance_course.losses import LOSS_RECIPES, DeferredReweighting
+from imbalance_course.losses import LOSS_RECIPES, DeferredReweighting, LDAMLoss
+from imbalance_course.models import CosineLinear
+from imbalance_course.train import Callback
 from imbalance_course.recipes import RECIPES, run_recipe
 from test_resample import Record, tiny_cnn  # noqa: F401 (registers the tiny test model)
 
@@ -23,12 +25,38 @@ def test_drw_switches_on_in_the_last_epochs(tmp_path):
     assert seen.active == [False] * 4 + [True]  # start=0.8 of 5 epochs: epoch index 4 on
 
 
+@pytest.mark.parametrize('name', ['ldam', 'ldam_drw'])
+def test_ldam_trains_a_cosine_head(name, tmp_path):
+    "The loss decides the head: LDAM's recipes get a CosineLinear head at its scale, through the one loop, and resume with it."
+    class Head(Callback):
+        def before_fit(self, tr): self.head, self.loss = tr.model.head, tr.loss_fn
+    seen = Head()
+    recipe = RECIPES[name].replace(dataset='synthetic', epochs=2, bs=64, model='tiny_cnn')
+    res = run_recipe(recipe, tmp_path/'run', progress=False, device='cpu', cbs=[seen])
+    assert isinstance(seen.head, CosineLinear) and seen.head.scale == 30.
+    assert isinstance(seen.loss, DeferredReweighting if name == 'ldam_drw' else LDAMLoss)
+    again = run_recipe(recipe, tmp_path/'run', progress=False, device='cpu')  # finished run: its checkpoint loads into the same head
+    assert again['test']['auc'] == res['test']['auc']
+
+
 def test_cli_rejects_bad_loss_settings(tmp_path, capsys):
     "The command's own entry point, in-process (test_cli runs the installed script end to end)."
     from imbalance_course.cli import main
     for spec, msg in [('focal:gamma=-1', 'gamma=-1.0 must be >= 0'), ('weighted_ce:scheme=effective,beta=1', 'beta=1.0 must lie in [0, 1)'),
-                      ('logit_adjusted:tau=-0.5', 'tau=-0.5 must be >= 0'), ('weighted_ce:weights=[1,-2]', 'must be finite, >= 0')]:
+                      ('logit_adjusted:tau=-0.5', 'tau=-0.5 must be >= 0'), ('weighted_ce:weights=[1,-2]', 'must be finite, >= 0'),
+                      ('ldam:s=0', 's=0.0 must be a positive number'), ('ldam:max_m=nan', 'max_m=nan must be a positive number')]:
         code = main(['train', '--loss', spec, '--dataset', 'synthetic', '--out', str(tmp_path/'x'), '--quiet', '--device', 'cpu'])
         err = capsys.readouterr().err
         assert code == 2 and msg in err, (spec, err)
     assert not (tmp_path/'x').exists()  # nothing written: the loss is built before config.json
+
+
+def test_fit_head_retrains_a_head_of_the_same_kind():
+    "Lesson 04's feature-space SMOTE retrains the head with `fit_head`: a cosine head stays a cosine head, at its scale."
+    from imbalance_course.data import load_dataset
+    from imbalance_course.models import create_model
+    from imbalance_course.train import feature_split, fit_head
+    syn = load_dataset('synthetic', n=(200, 100, 100))
+    model = create_model('tiny_cnn', head={'name': 'cosine', 'scale': 30.})
+    new, _ = fit_head(model, feature_split(model, syn.train), epochs=1, bs=50, progress=False)
+    assert isinstance(new.head, CosineLinear) and new.head.scale == 30. and new.head is not model.head
