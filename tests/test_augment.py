@@ -63,7 +63,7 @@ def test_policy_and_setting_errors(tmp_path, capsys):
     with pytest.raises(ValueError, match='rot90 needs square images'): augment_batch(torch.rand(2, 3, 28, 32), Policy(rot90=True))
     from imbalance_course.cli import main
     for spec, msg in [('augment:policy=xrays', "policy 'xrays' is unknown; choose one of: auto, none, xray, ultrasound, dermoscopy"),
-                      ('augment:p=-0.1', 'p=-0.1 must be a probability'), ('augment:minority_p=2', 'minority_p=2 must be a probability')]:
+                      ('augment:p=-0.1', 'p=-0.1 must be a probability'), ('augment:minority_p=2', 'minority_p=2.0 must be a probability')]:
         code = main(['train', '--callback', spec, '--dataset', 'synthetic', '--out', str(tmp_path/'x'), '--quiet', '--device', 'cpu'])
         err = capsys.readouterr().err
         assert code == 2 and msg in err, (spec, err)
