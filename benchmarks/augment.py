@@ -8,13 +8,12 @@
 
     python benchmarks/augment.py [--reps 2] [--data-dir DIR]
 """
-import argparse, time
+import time
 import torch
 import torchvision.transforms.v2.functional as TF
+from common import epoch_ips, setup
 from imbalance_course.augment import POLICIES, Augment, augment_batch
-from imbalance_course.data import load_dataset, set_seed
-from imbalance_course.models import create_model
-from imbalance_course.train import fit, to_input
+from imbalance_course.train import to_input
 
 
 def ms_per_call(f, reps, n=20):
@@ -38,19 +37,8 @@ def per_image(x, p):
     return torch.stack(out)
 
 
-def epoch_ips(train, cbs):
-    "Images/s of one epoch of `fit` with callbacks `cbs`, from the epoch time the loop records."
-    set_seed(0)
-    tr = fit(create_model(), train, None, epochs=1, cbs=cbs, progress=False)
-    return (len(train) // 128) * 128 / tr.history[0]['seconds']
-
-
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--reps', type=int, default=2); p.add_argument('--data-dir')
-    a = p.parse_args()
-    train = load_dataset('pneumoniamnist', data_dir=a.data_dir).train
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, PneumoniaMNIST train {len(train)} images, best of {a.reps}")
+    a, train = setup(__doc__)
     xb = to_input(train.x[:128])
     b = ms_per_call(lambda: augment_batch(xb, POLICIES['xray']), a.reps)
     i = ms_per_call(lambda: per_image(xb, POLICIES['xray']), a.reps, n=5)
@@ -59,8 +47,8 @@ def main():
     for name in ('xray', 'ultrasound', 'dermoscopy'):
         plain, aug = [], []
         for _ in range(a.reps):  # alternate, so that a slow spell of the machine hits both
-            plain.append(epoch_ips(train, []))
-            aug.append(epoch_ips(train, [Augment(POLICIES[name])]))
+            plain.append(epoch_ips(train))
+            aug.append(epoch_ips(train, cbs=[Augment(POLICIES[name])]))
         results[name] = max(aug) / max(plain)
         print(f"{name:>10}: {max(aug):6.0f} img/s vs {max(plain):6.0f} plain -> ratio {results[name]:.3f} "
               f"(cost {100 * (1 - results[name]):+.1f}% of an epoch)")

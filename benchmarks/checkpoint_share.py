@@ -7,7 +7,7 @@ share is checkpoint seconds / (epoch seconds + checkpoint seconds). The LAST lin
 
     python benchmarks/checkpoint_share.py [--epochs 30] [--data-dir DIR]
 """
-import argparse, tempfile, time
+import argparse, tempfile
 import torch
 from imbalance_course.data import load_dataset, set_seed
 from imbalance_course.models import create_model

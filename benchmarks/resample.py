@@ -8,14 +8,14 @@
 
     python benchmarks/resample.py [--reps 2] [--data-dir DIR]
 """
-import argparse, time
-import torch
+import time
 from imblearn.over_sampling import SMOTE
-from imbalance_course.data import load_dataset, set_seed
+from common import epoch_ips, setup
+from imbalance_course.data import set_seed
 from imbalance_course.models import create_model
 from imbalance_course.recipes import RECIPES, build
-from imbalance_course.resample import RESAMPLE_RECIPES, flat_pixels, oversample, smote_pixels
-from imbalance_course.train import features, fit
+from imbalance_course.resample import RESAMPLE_RECIPES, oversample, smote_pixels
+from imbalance_course.train import features
 
 
 def best(f, reps):
@@ -35,22 +35,8 @@ def smote_times(train, reps):
     print(f"SMOTE on features ({f.shape[1]} per image): {t_fsm:.3f} s, plus {t_feat:.2f} s to compute the features")
 
 
-def loop_speed(train, sampler, reps):
-    "Images/s of one epoch of `fit` with `sampler` (None: the plain loop): the epoch's own time, as the loop records it."
-    n = len(sampler) if sampler is not None else len(train)
-    def epoch_seconds():
-        set_seed(0)
-        tr = fit(create_model(), getattr(sampler, 'train', train), None, epochs=1, sampler=sampler, progress=False)
-        return tr.history[0]['seconds']
-    return (n // 128) * 128 / min(epoch_seconds() for _ in range(reps))
-
-
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--reps', type=int, default=2); p.add_argument('--data-dir')
-    a = p.parse_args()
-    train = load_dataset('pneumoniamnist', data_dir=a.data_dir).train
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, PneumoniaMNIST train {len(train)} images, best of {a.reps}")
+    a, train = setup(__doc__)
     smote_times(train, a.reps)
     names = [n for n in RESAMPLE_RECIPES if RECIPES[n].sampler and RECIPES[n].sampler.get('space') != 'features']
     samplers = {n: build('sampler', RECIPES[n].sampler, train=train, seed=0) for n in names}
@@ -58,7 +44,7 @@ def main():
     for n, s in samplers.items():
         plain, ips = [], []
         for _ in range(a.reps):  # alternate, so that a slow spell of the machine hits both
-            plain.append(loop_speed(train, None, 1)); ips.append(loop_speed(train, s, 1))
+            plain.append(epoch_ips(train)); ips.append(epoch_ips(train, s))
         draw = best(lambda: list(s), a.reps)
         ratio = max(ips) / max(plain); worst = min(worst, ratio)
         print(f"{n:>16}: {len(s):5d} images/epoch, {max(ips):6.1f} images/s vs plain {max(plain):6.1f}, ratio {ratio:.3f}; "

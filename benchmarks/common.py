@@ -1,0 +1,24 @@
+"Shared by the benchmark scripts: their command line, PneumoniaMNIST's training split, and one timed epoch of the loop."
+import argparse
+import torch
+from imbalance_course.data import load_dataset, set_seed
+from imbalance_course.models import create_model
+from imbalance_course.train import fit
+
+
+def setup(doc: str):
+    "Parse `--reps` and `--data-dir`, load PneumoniaMNIST's training split and print the machine's line; return `(args, train)`."
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument('--reps', type=int, default=2); p.add_argument('--data-dir')
+    a = p.parse_args()
+    train = load_dataset('pneumoniamnist', data_dir=a.data_dir).train
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, PneumoniaMNIST train {len(train)} images, best of {a.reps}")
+    return a, train
+
+
+def epoch_ips(train, sampler=None, cbs=(), bs=128):
+    "Images/s of one epoch of `fit` (ResNet18, no validation) with `sampler` and callbacks `cbs`, from the epoch time the loop records."
+    set_seed(0)
+    n = len(sampler) if sampler is not None else len(train)
+    tr = fit(create_model(), getattr(sampler, 'train', train), None, epochs=1, bs=bs, sampler=sampler, cbs=list(cbs), progress=False)
+    return (n // bs) * bs / tr.history[0]['seconds']
