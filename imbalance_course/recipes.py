@@ -7,19 +7,20 @@ from __future__ import annotations
 import dataclasses, hashlib, importlib, inspect, json, re, time
 from dataclasses import dataclass, field
 from pathlib import Path
-import matplotlib.pyplot as plt, numpy as np, pandas as pd
+import matplotlib.pyplot as plt, numpy as np, pandas as pd, torch.nn as nn
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import ImageData, atomic_path, dataset_info, load_dataset, make_imbalanced, set_seed
 from .metrics import mean_ci
 from .models import MODELS, create_model
-from .train import bce_loss, ce_loss, environment, evaluate, fit
+from .train import bce_loss, ce_loss, environment, evaluate, fit, load_checkpoint
 
 # %% auto #0
 __all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'THRESHOLDS', 'RUN_FORMAT', 'EVAL_FORMAT', 'RECIPES',
            'load_techniques', 'register', 'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe',
-           'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config', 'run_recipe', 'run_dir', 'get_run',
-           'flat_metrics', 'summarize', 'write_csv', 'compare', 'paired_diff', 'ci_table', 'plot_ci']
+           'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config', 'build_model', 'run_recipe', 'run_dir',
+           'get_run', 'run_model', 'flat_metrics', 'summarize', 'write_csv', 'compare', 'paired_diff', 'ci_table',
+           'plot_ci']
 
 # %% ../nbs/03b_recipes.ipynb #eb78b5c1
 KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
@@ -278,6 +279,18 @@ def check_run_config(out:Path, recipe:Recipe, resume:bool=True, device=None):
     write_json({'recipe': recipe.to_dict(), 'key': recipe.key, 'environment': environment(device)}, path)
 
 # %% ../nbs/03b_recipes.ipynb #a9decd92
+def _context(recipe:Recipe, data:ImageData) -> dict:
+    return dict(data=data, train=data.train, in_chans=data.in_chans, n_cls=data.n_cls, seed=recipe.seed, epochs=recipe.epochs)
+
+def build_model(recipe:Recipe, data:ImageData, loss_fn=None, pretrained:bool=True) -> nn.Sequential:
+    "The network `recipe` trains on `data`: its model spec, with the head its loss needs (one logit, or the loss's own `head`)."
+    if loss_fn is None: loss_fn = build('loss', recipe.loss, **_context(recipe, data))
+    single = getattr(REGISTRY['loss'][recipe.loss['name']], 'single_logit', False)
+    m = recipe.model
+    return create_model(m['name'], data.in_chans, data.n_cls, pretrained=pretrained and recipe.pretrained or False, single_logit=single,
+                        head=getattr(loss_fn, 'head', 'linear'),  # a loss may need its own head (LDAM: cosine, lesson 06)
+                        **{k: v for k, v in m.items() if k != 'name'})
+
 def run_recipe(recipe:Recipe, # what to run
                out:str|Path, # its run folder: config.json, checkpoints, metrics.json
                data_dir=None, # data folder (see `get_data_dir`)
@@ -294,13 +307,9 @@ def run_recipe(recipe:Recipe, # what to run
     if not ckpt_every >= 0: raise ValueError(f"ckpt_every={ckpt_every} must be >= 0 seconds (0: a checkpoint after every epoch)")
     data = load_data(recipe, data_dir, download)
     set_seed(recipe.seed)
-    ctx = dict(data=data, train=data.train, in_chans=data.in_chans, n_cls=data.n_cls, seed=recipe.seed, epochs=recipe.epochs)
+    ctx = _context(recipe, data)
     loss_fn = build('loss', recipe.loss, **ctx)
-    single = getattr(REGISTRY['loss'][recipe.loss['name']], 'single_logit', False)
-    m = recipe.model
-    model = create_model(m['name'], data.in_chans, data.n_cls, pretrained=recipe.pretrained or False, single_logit=single,
-                         head=getattr(loss_fn, 'head', 'linear'),  # a loss may need its own head (LDAM: cosine, lesson 06)
-                         **{k: v for k, v in m.items() if k != 'name'})
+    model = build_model(recipe, data, loss_fn)
     sampler = build('sampler', recipe.sampler, **ctx) if recipe.sampler else None
     techs = [build('wrapper', recipe.wrapper, **ctx)] if recipe.wrapper else []
     techs += [build('callback', c, **ctx) for c in recipe.callbacks]
@@ -309,7 +318,7 @@ def run_recipe(recipe:Recipe, # what to run
     tr = fit(model, train, data.val, loss_fn=loss_fn, sampler=sampler, cbs=[*techs, *cbs], epochs=recipe.epochs, bs=recipe.bs,
              lr=recipe.lr, wd=recipe.wd, seed=recipe.seed, out=out, resume=resume, progress=progress, device=device, ckpt_every=ckpt_every)
     rd = recipe.to_dict()
-    res = {k: rd[k] for k in ('dataset', 'size', 'epochs', 'seed', 'bs', 'lr', 'pretrained', 'root')} | {'model': m['name']}
+    res = {k: rd[k] for k in ('dataset', 'size', 'epochs', 'seed', 'bs', 'lr', 'pretrained', 'root')} | {'model': recipe.model['name']}
     res |= {'recipe': rd, 'key': recipe.key, 'eval_format': EVAL_FORMAT, **evaluate(model, data, recipe.threshold if data.n_cls == 2 else None),
             'best_epoch': tr.best_epoch, 'seconds': round(sum(h['seconds'] for h in tr.history), 1),
             'wall_seconds': round(time.perf_counter() - t0, 1),
@@ -330,6 +339,14 @@ def get_run(recipe:Recipe, store:str|Path='runs/store', **kwargs) -> dict:
         res = json.loads(done.read_text())
         if res.get('key') == recipe.key and res.get('eval_format', 1) == EVAL_FORMAT: return res
     return run_recipe(recipe, out, resume=True, **kwargs)
+
+def run_model(recipe:Recipe, store:str|Path='runs/store', **kwargs) -> tuple:
+    "`(model, data)`: `recipe`'s network with the best weights of its stored run (trained first if missing: `get_run`), in eval mode."
+    get_run(recipe, store, **kwargs)
+    data = load_data(recipe, kwargs.get('data_dir'), kwargs.get('download', True))
+    model = build_model(recipe, data, pretrained=False)  # the checkpoint holds every weight
+    model.load_state_dict(load_checkpoint(run_dir(recipe, store)/'best.pt')['model'])
+    return model.eval(), data
 
 # %% ../nbs/03b_recipes.ipynb #7d3d3fea
 def flat_metrics(res:dict) -> dict:

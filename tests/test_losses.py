@@ -3,7 +3,8 @@ import pytest, torch
 from imbalance_course.losses import LOSS_RECIPES, DeferredReweighting, LDAMLoss
 from imbalance_course.models import CosineLinear
 from imbalance_course.train import Callback
-from imbalance_course.recipes import RECIPES, run_recipe
+from imbalance_course.recipes import RECIPES, get_run, run_model, run_recipe
+from imbalance_course.train import evaluate
 from test_resample import Record, tiny_cnn  # noqa: F401 (registers the tiny test model)
 
 
@@ -37,6 +38,15 @@ def test_ldam_trains_a_cosine_head(name, tmp_path):
     assert isinstance(seen.loss, DeferredReweighting if name == 'ldam_drw' else LDAMLoss)
     again = run_recipe(recipe, tmp_path/'run', progress=False, device='cpu')  # finished run: its checkpoint loads into the same head
     assert again['test']['auc'] == res['test']['auc']
+
+
+def test_run_model_rebuilds_the_head_the_loss_needs(tmp_path):
+    "A stored LDAM run comes back as a cosine-head network whose evaluation reproduces the stored metrics exactly."
+    recipe = RECIPES['ldam'].replace(dataset='synthetic', epochs=2, bs=64, model='tiny_cnn')
+    res = get_run(recipe, tmp_path, progress=False, device='cpu')
+    model, data = run_model(recipe, tmp_path)
+    assert isinstance(model.head, CosineLinear) and not model.training
+    assert evaluate(model, data, recipe.threshold)['test'] == res['test']
 
 
 def test_cli_rejects_bad_loss_settings(tmp_path, capsys):
