@@ -24,6 +24,13 @@ def _or_none(typ):
     conv.__name__ = typ.__name__
     return conv
 
+def _init_arg(s:str):
+    "An argparse type for `--init`: a JSON object of recipe fields, 'none', or a recipe name or .json file."
+    if s.lower() == 'none': return None
+    if not s.lstrip().startswith('{'): return s
+    try: return json.loads(s)
+    except json.JSONDecodeError as e: raise argparse.ArgumentTypeError(f"{s!r} is not a JSON object of recipe fields ({e.msg}); write e.g. '{{\"epochs\": 30}}'") from None
+
 _SPEC_KINDS = {'model': 'model', 'sampler': 'sampler', 'loss': 'loss', 'wrapper': 'wrapper', 'callbacks': 'callback'}
 
 def techniques_help() -> str:
@@ -46,6 +53,7 @@ def add_recipe_args(p:argparse.ArgumentParser):
             p.add_argument('--callback', dest='callbacks', action='append', metavar='SPEC', default=argparse.SUPPRESS,
                            help=f"{f.metadata['help']}; repeat for several (replaces the starting recipe's list)")
         elif f.name in _SPEC_KINDS: p.add_argument(f'--{f.name}', metavar='SPEC', default=argparse.SUPPRESS, help=helptext)
+        elif f.name == 'init': p.add_argument('--init', type=_init_arg, metavar='RECIPE', default=argparse.SUPPRESS, help=helptext + "; a JSON object of fields also works, e.g. '{\"epochs\": 30}'")
         else:
             typ = _or_none(rc._SCALARS[f.name]) if f.name in rc._OPTIONAL else rc._SCALARS[f.name]
             p.add_argument(f'--{f.name}', type=typ, default=argparse.SUPPRESS, metavar=f.name.upper(), help=helptext)
@@ -84,6 +92,7 @@ def build_parser(full:bool=True # False: sub-commands named only, without their 
     t.add_argument('--out', help='run folder: config.json, checkpoints, metrics.json (default: runs/NAME)')
     t.add_argument('--show', action='store_true', help='print the resolved recipe as JSON and exit, training nothing')
     t.add_argument('--no-resume', dest='resume', action='store_false', help='start over even if OUT has a checkpoint')
+    t.add_argument('--store', default='runs/store', help='with --init: the run store holding (or to hold) the run to start from (default: runs/store)')
     _run_args(t)
     c = sub.add_parser('compare', help=helps['compare'], epilog=techniques_help(), formatter_class=fmt)
     c.add_argument('--recipes', nargs='+', default=['baseline'], metavar='NAME|FILE', help='recipes to compare (default: baseline)')
@@ -93,6 +102,7 @@ def build_parser(full:bool=True # False: sub-commands named only, without their 
     c.add_argument('--imbalance-cls', type=int, metavar='CLS', help="with --imbalance: the class made rare (1: the disease); default: each recipe's own")
     c.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='seeds (default: 0 1 2)')
     c.add_argument('--epochs', type=int, help="override every recipe's epochs")
+    c.add_argument('--init', type=_init_arg, metavar='RECIPE', help="for recipes that fine-tune: the recipe to start from instead of their own (a name, .json file or JSON object of fields)")
     c.add_argument('--store', default='runs/store', help='the run store: one folder per run, reused (default: runs/store)')
     c.add_argument('--out', default='results', help='folder for runs.csv and summary.csv (default: results)')
     c.add_argument('--list', action='store_true', help='list the registered recipes and exit')
@@ -114,7 +124,7 @@ def _train(args) -> int:
     recipe = recipe_from_args(args)
     if args.show: print(json.dumps(recipe.to_dict(), indent=2)); return 0
     out = Path(args.out or f'runs/{recipe.name}')
-    res = _course().run_recipe(recipe, out, args.data_dir, args.device, args.resume, not args.quiet, args.download, args.ckpt_every)
+    res = _course().run_recipe(recipe, out, args.data_dir, args.device, args.resume, not args.quiet, args.download, args.ckpt_every, store=args.store)
     _print_result(res, out); return 0
 
 def _compare(args) -> int:
@@ -123,7 +133,7 @@ def _compare(args) -> int:
         for n, r in rc.RECIPES.items(): print(f"{n}: " + ' '.join(f"{k}={rc.spec_str(v) if k in ('model', 'sampler', 'loss', 'wrapper') else v}"
                                                             for k, v in r.to_dict().items() if k != 'name' and v != getattr(rc.Recipe(), k)))
         return 0
-    runs, summary = rc.compare(args.recipes, args.datasets, args.imbalances, args.seeds, args.store, args.out, args.epochs, args.imbalance_cls, not args.quiet,
+    runs, summary = rc.compare(args.recipes, args.datasets, args.imbalances, args.seeds, args.store, args.out, args.epochs, args.imbalance_cls, args.init, not args.quiet,
                             data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)
     cols = [c for c in ('test_auc', 'test_balanced_accuracy', 'test_sensitivity', 'test_specificity') if f'{c}_mean' in summary]
     show = summary[['recipe', 'dataset', 'imbalance', 'n_seeds']].copy()

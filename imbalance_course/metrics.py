@@ -178,12 +178,12 @@ def _need(value, name, method, hint):
     return value
 
 # %% ../nbs/02_metrics.ipynb #7a954c95
-_METHODS = ('youden', 'f1', 'sensitivity', 'cost')
+_METHODS = ('youden', 'f1', 'sensitivity', 'specificity', 'cost')
 
 def pick_threshold(targ, # validation targets, 1 = positive class
                    score, # validation scores, higher = more likely positive
-                   method='youden', # 'youden', 'f1', 'sensitivity' or 'cost'
-                   target=None, # for 'sensitivity': the sensitivity to reach, e.g. 0.9
+                   method='youden', # 'youden', 'f1', 'sensitivity', 'specificity' or 'cost'
+                   target=None, # for 'sensitivity' / 'specificity': the rate to reach, e.g. 0.9
                    cost_ratio=None, # for 'cost': cost of a missed positive relative to a false alarm
                   )->float:
     "Threshold for `pred = score >= threshold`, chosen on validation `targ`/`score` by `method`."
@@ -196,6 +196,10 @@ def pick_threshold(targ, # validation targets, 1 = positive class
         target = _need(target, 'target', method, 'the sensitivity to reach, e.g. target=0.9')
         if not 0 <= target <= 1: raise ValueError(f"target={target} is not a sensitivity; pass a value in [0, 1]")
         i = np.argmax(m['sensitivity'] >= target)  # thresholds decrease, so the first hit is the highest
+    elif method == 'specificity':
+        target = _need(target, 'target', method, 'the specificity to reach, e.g. target=0.9')
+        if not 0 <= target <= 1: raise ValueError(f"target={target} is not a specificity; pass a value in [0, 1]")
+        i = np.flatnonzero(m['specificity'] >= target)[-1]  # specificity falls as thresholds decrease: the last hit is the lowest
     else: i = np.argmin(_need(cost_ratio, 'cost_ratio', method, 'e.g. cost_ratio=10 if a miss costs 10 false alarms') * fn + fp)
     return float(thr[i])
 
@@ -226,7 +230,7 @@ def binary_report(targ, # binary targets, 1 = positive class
              sensitivity=sensitivity(targ, pred), specificity=specificity(targ, pred), ppv=ppv(targ, pred),
              npv=npv(targ, pred), f1=skm.f1_score(targ, pred, zero_division=0.0), gmean=gmean(targ, pred),
              mcc=skm.matthews_corrcoef(targ, pred), spec_at_sens90=spec_at_sens(targ, score, 0.9),
-             sens_at_spec90=sens_at_spec(targ, score, 0.9),
+             sens_at_spec90=sens_at_spec(targ, score, 0.9), pauc10=skm.roc_auc_score(targ, score, max_fpr=0.1),
              ece=ece(targ, score) if ((score >= 0) & (score <= 1)).all() else np.nan, threshold=threshold)
     return {k: float(v) for k, v in r.items()} | dict(n=len(targ), n_pos=int(targ.sum())) | confusion(targ, pred)
 

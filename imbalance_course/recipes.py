@@ -13,21 +13,21 @@ from tqdm.auto import tqdm
 from .data import ImageData, atomic_path, dataset_info, load_dataset, make_imbalanced, set_seed
 from .metrics import mean_ci
 from .models import MODELS, create_model
-from .train import bce_loss, ce_loss, environment, evaluate, fit, load_checkpoint
+from .train import arch_of, bce_loss, ce_loss, environment, evaluate, fit, load_checkpoint
 
 # %% auto #0
-__all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'THRESHOLDS', 'RUN_FORMAT', 'EVAL_FORMAT', 'RECIPES',
-           'load_techniques', 'register', 'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe',
-           'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config', 'build_model', 'run_recipe', 'run_dir',
-           'get_run', 'run_model', 'flat_metrics', 'summarize', 'write_csv', 'compare', 'paired_diff', 'ci_table',
-           'plot_ci']
+__all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'THRESHOLDS', 'FOLLOW', 'RUN_FORMAT', 'EVAL_FORMAT',
+           'RECIPES', 'load_techniques', 'register', 'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe',
+           'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config', 'build_model', 'init_weights',
+           'run_recipe', 'run_dir', 'get_run', 'run_model', 'flat_metrics', 'summarize', 'write_csv', 'compare',
+           'paired_diff', 'ci_table', 'plot_ci']
 
 # %% ../nbs/03b_recipes.ipynb #eb78b5c1
 KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
 REGISTRY = {'model': MODELS, 'sampler': {}, 'loss': {}, 'wrapper': {}, 'callback': {}}
 CONTEXT = ('data', 'train', 'in_chans', 'n_cls', 'seed', 'epochs')  # filled in by the run, never settings
 REQUIRED = '<required>'
-TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.augment', 'imbalance_course.losses']  # each lesson that registers techniques adds its module here
+TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.augment', 'imbalance_course.losses', 'imbalance_course.auc']  # each lesson that registers techniques adds its module here
 
 def load_techniques():
     "Import every lesson module that registers techniques and recipes (`TECHNIQUE_MODULES`); cheap once imported."
@@ -153,6 +153,8 @@ class Recipe:
     wd:float = _f(0.01, 'AdamW weight decay')
     seed:int = _f(0, 'random seed (weights, batch order, sampling)')
     pretrained:str|None = _f(None, 'a local torchvision state-dict file to start from')
+    init:dict|str|None = _f(None, "fine-tune: start from the best weights of this recipe's stored run (a recipe name, .json file or dict of fields, "
+                                  "trained first if missing); its dataset, size, root, imbalance and seed follow this recipe's; none: fresh weights")
     threshold:str = _f('youden', f"rule for the decision threshold on validation scores: {', '.join(THRESHOLDS)}")
 
     def __post_init__(self):
@@ -164,6 +166,7 @@ class Recipe:
         self.callbacks = [parse_spec('callback', c) for c in self.callbacks]
         for k in ('model', 'loss'):
             if getattr(self, k) is None: raise ValueError(f"a recipe needs a {k}; choose one of: {', '.join(REGISTRY[k])}")
+        if self.init is not None: self.init = _init_recipe(self).to_dict()  # resolved and stored in full: the run key covers it
 
     def _check_values(self):
         "Numbers in range and names known, each error naming the field and what it accepts."
@@ -176,6 +179,16 @@ class Recipe:
         if self.imbalance is not None and self.imbalance < 1: raise ValueError(f"imbalance={self.imbalance} must be >= 1 (majority images per minority image)")
         if self.imbalance_cls is not None and self.imbalance_cls < 0: raise ValueError(f"imbalance_cls={self.imbalance_cls} must be a class index (>= 0)")
 
+FOLLOW = ('dataset', 'size', 'root', 'imbalance', 'imbalance_cls', 'seed')  # a fine-tune starts from a run on the same data with the same seed
+
+def _init_recipe(r:Recipe) -> Recipe:
+    "The recipe of the run that `r` fine-tunes: `r.init` (a name, .json file or dict of fields) with `r`'s data and seed (`FOLLOW`)."
+    if r.pretrained is not None: raise ValueError(f"a recipe starts from `pretrained` ({r.pretrained}) or from `init`, not both; drop one")
+    if isinstance(r.init, dict): base = Recipe.from_dict(r.init)
+    elif isinstance(r.init, str): base = get_recipe(r.init)
+    else: raise ValueError(f"init must be a recipe name, a .json file or a dict of recipe fields, got {r.init!r}")
+    return base.replace(**{k: getattr(r, k) for k in FOLLOW})
+
 def _check_scalar(k:str, v, typ):
     "`v` as `typ` (an int is accepted for a float), or an error naming the field."
     if v is None and k in _OPTIONAL: return v
@@ -186,7 +199,7 @@ def _check_scalar(k:str, v, typ):
 
 # %% ../nbs/03b_recipes.ipynb #6a3e8bdd
 RUN_FORMAT = 1  # bump when a code change alters what a run computes
-EVAL_FORMAT = 2  # bump when a code change alters what `evaluate` reports: stored runs are evaluated again, not retrained
+EVAL_FORMAT = 3  # bump when a code change alters what `evaluate` reports: stored runs are evaluated again, not retrained
 
 # %% ../nbs/03b_recipes.ipynb #09d7c2a4
 @patch
@@ -199,10 +212,14 @@ def replace(self:Recipe, **kwargs) -> Recipe:
     "A copy with `kwargs` fields changed (and checked)."
     return dataclasses.replace(self, **kwargs)
 
+def _key_fields(d:dict) -> dict:
+    "Recipe dict `d` without its name and the fields left None; the recipe it starts from (`init`) likewise."
+    return {k: _key_fields(v) if k == 'init' else v for k, v in d.items() if k != 'name' and v is not None}
+
 @patch(as_prop=True)
 def key(self:Recipe) -> str:
-    "12 hex digits of SHA-256 over the recipe's set fields (not its name, nor fields left None) and `RUN_FORMAT`."
-    d = {k: v for k, v in self.to_dict().items() if k != 'name' and v is not None} | {'run_format': RUN_FORMAT}
+    "12 hex digits of SHA-256 over the recipe's set fields (not its name, nor fields left None; `init` likewise) and `RUN_FORMAT`."
+    d = _key_fields(self.to_dict()) | {'run_format': RUN_FORMAT}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 # %% ../nbs/03b_recipes.ipynb #ac3efd0d
@@ -291,6 +308,20 @@ def build_model(recipe:Recipe, data:ImageData, loss_fn=None, pretrained:bool=Tru
                         head=getattr(loss_fn, 'head', 'linear'),  # a loss may need its own head (LDAM: cosine, lesson 06)
                         **{k: v for k, v in m.items() if k != 'name'})
 
+def init_weights(model:nn.Module, # the network a fine-tuning recipe builds (`build_model`)
+                 start:Recipe, # the recipe whose stored run it starts from
+                 store:str|Path='runs/store', # the run store
+                 **kwargs # for `get_run`: data_dir, device, download
+                ):
+    "Load the best weights of `start`'s stored run (trained first if missing) into `model`; a network of another shape is refused."
+    get_run(start, store, progress=False, **kwargs)
+    path = run_dir(start, store)/'best.pt'
+    ck = load_checkpoint(path)
+    hint = "give `init` a recipe with the same model, and a loss with the same head (one logit or n_cls logits, linear or cosine)"
+    if ck['arch'] != arch_of(model): raise ValueError(f"the run to start from ({path}) holds a {ck['arch']}, but this recipe builds a {arch_of(model)}; {hint}")
+    try: model.load_state_dict(ck['model'])
+    except RuntimeError as e: raise ValueError(f"the run to start from ({path}) does not fit this recipe's network ({str(e).splitlines()[0]} ...); {hint}") from e
+
 def run_recipe(recipe:Recipe, # what to run
                out:str|Path, # its run folder: config.json, checkpoints, metrics.json
                data_dir=None, # data folder (see `get_data_dir`)
@@ -299,7 +330,8 @@ def run_recipe(recipe:Recipe, # what to run
                progress:bool=True, # progress bar over epochs
                download:bool=True, # download a missing MedMNIST file
                ckpt_every:float=30, # seconds between checkpoints (`Trainer`)
-               cbs=() # extra callbacks that do not change the result (logging, stopping)
+               cbs=(), # extra callbacks that do not change the result (logging, stopping)
+               store:str|Path='runs/store' # with `recipe.init`: the run store holding (or to hold) the run it starts from
               ) -> dict:
     "Train and evaluate `recipe` in folder `out`; write `config.json` and `metrics.json` there and return the metrics."
     t0, out = time.perf_counter(), Path(out)
@@ -314,6 +346,7 @@ def run_recipe(recipe:Recipe, # what to run
     techs = [build('wrapper', recipe.wrapper, **ctx)] if recipe.wrapper else []
     techs += [build('callback', c, **ctx) for c in recipe.callbacks]
     train = getattr(sampler, 'train', data.train)  # a sampler that adds synthetic images (lesson 04) brings its own training split
+    if recipe.init: init_weights(model, Recipe.from_dict(recipe.init), store, data_dir=data_dir, device=device, download=download)
     check_run_config(out, recipe, resume, device)  # after every technique is built: a bad setting writes nothing
     tr = fit(model, train, data.val, loss_fn=loss_fn, sampler=sampler, cbs=[*techs, *cbs], epochs=recipe.epochs, bs=recipe.bs,
              lr=recipe.lr, wd=recipe.wd, seed=recipe.seed, out=out, resume=resume, progress=progress, device=device, ckpt_every=ckpt_every)
@@ -338,7 +371,7 @@ def get_run(recipe:Recipe, store:str|Path='runs/store', **kwargs) -> dict:
     if done.exists():
         res = json.loads(done.read_text())
         if res.get('key') == recipe.key and res.get('eval_format', 1) == EVAL_FORMAT: return res
-    return run_recipe(recipe, out, resume=True, **kwargs)
+    return run_recipe(recipe, out, resume=True, store=store, **kwargs)
 
 def run_model(recipe:Recipe, store:str|Path='runs/store', **kwargs) -> tuple:
     "`(model, data)`: `recipe`'s network with the best weights of its stored run (trained first if missing: `get_run`), in eval mode."
@@ -353,7 +386,8 @@ def flat_metrics(res:dict) -> dict:
     "The numbers of a `metrics.json` dict as one flat row."
     row = {'threshold': res['threshold'], 'best_epoch': res['best_epoch'], 'seconds': res['seconds']}
     for split in ('val', 'test'): row |= {f'{split}_{k}': v for k, v in res[split].items() if k != 'threshold'}
-    return row | {f'at_val_sens90_{k}': v for k, v in res.get('at_val_sens90', {}).items()}
+    for op in (k for k in res if k.startswith('at_val_')): row |= {f'{op}_{k}': v for k, v in res[op].items()}  # the operating points picked on val
+    return row
 
 _ID_COLS = ('recipe', 'dataset', 'imbalance', 'seed', 'key', 'torch', 'hardware')
 
@@ -383,13 +417,15 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
             out:str|Path|None='results', # folder for runs.csv and summary.csv; None writes nothing
             epochs:int|None=None, # override every recipe's epochs (a different run, with its own key)
             imbalance_cls:int|None=None, # with `imbalances`: the class made rare (e.g. 1, the disease); None: each recipe's own
+            init=None, # for the recipes that fine-tune (`Recipe.init`): the recipe to start from instead of their own; None: their own
             progress:bool=True, **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
            ) -> tuple:
     "Run the grid recipes × datasets × imbalances × seeds through the run store; return (and write) `runs` and `summary`."
     keep = object()  # "the recipe's own value"
     over = lambda d, i, s: ({'seed': s} | ({'dataset': d} if d is not keep else {}) | ({'imbalance': i} if i is not keep else {})
                             | ({'epochs': epochs} if epochs is not None else {}) | ({'imbalance_cls': imbalance_cls} if imbalance_cls is not None else {}))
-    grid = [get_recipe(r).replace(**over(d, i, s)) for r in recipes for d in (datasets or [keep])
+    start = lambda r: {'init': init} if init is not None and r.init is not None else {}
+    grid = [get_recipe(r).replace(**over(d, i, s), **start(get_recipe(r))) for r in recipes for d in (datasets or [keep])
             for i in ([keep] if imbalances is None else imbalances) for s in seeds]
     rows, bar = [], tqdm(grid, desc='runs', unit='run', disable=not progress)
     for r in bar:

@@ -336,7 +336,7 @@ def fit(self:Trainer) -> Trainer:
         row.update(self.validate()); row['seconds'] = time.perf_counter() - t0
         self.history.append(row); self('after_epoch')
         if self.epoch + 1 == self.epochs or time.perf_counter() - self._saved_at >= self.ckpt_every: self.save()
-        bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != 'epoch'})
+        bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != 'epoch' and isinstance(v, (int, float))})  # callbacks may log other things
     self('after_fit')
     if self.out: self.save_best()  # an after_fit callback may have replaced the best weights (lesson 04's FeatureSMOTE)
     best = self.best_state if self.best_state is not None else unwrap(self.eval_model).state_dict()
@@ -378,10 +378,12 @@ def operating_point(val_targ, # validation targets, 1 = positive class
                     val_score, # validation positive-class scores
                     test_targ, # test targets
                     test_score, # test positive-class scores
-                    target:float=0.9 # sensitivity to reach on validation
+                    target:float=0.9, # the rate to reach on validation
+                    rule:str='sensitivity' # which rate `target` is: 'sensitivity' or 'specificity'
                    ) -> dict:
-    "The threshold reaching `target` sensitivity on validation, and sensitivity and specificity there on val and test."
-    t = float(pick_threshold(val_targ, val_score, 'sensitivity', target=target))
+    "The threshold reaching `target` `rule` (sensitivity or specificity) on validation, and sensitivity and specificity there on val and test."
+    if rule not in ('sensitivity', 'specificity'): raise ValueError(f"rule {rule!r} is unknown; choose 'sensitivity' or 'specificity'")
+    t = float(pick_threshold(val_targ, val_score, rule, target=target))
     res = {'threshold': t}
     for split, targ, score in (('val', val_targ, val_score), ('test', test_targ, test_score)):
         pred = (np.asarray(score) >= t).astype(int)
@@ -393,12 +395,13 @@ def evaluate(model:nn.Module, # a trained classifier
              method:str='youden', # threshold rule on validation scores (`pick_threshold`)
              **kwargs # for `pick_threshold`, e.g. `target` or `cost_ratio`
             ) -> dict:
-    "Pick the threshold on `data.val` with `method`, report val and test there, and the 90%-sensitivity point from val."
+    "Pick the threshold on `data.val` with `method`, report val and test there, and the 90%-sensitivity and 90%/95%-specificity points from val."
     pv, pt = (pos_scores(predict(model, s)) for s in (data.val, data.test))
     vy, ty = data.val.y.numpy(), data.test.y.numpy()
     if pv.ndim != 1: return {'val': report(vy, pv), 'test': report(ty, pt), 'threshold': None}
     t = float(pick_threshold(vy, pv, method, **kwargs))
-    return {'val': report(vy, pv, t), 'test': report(ty, pt, t), 'threshold': t, 'at_val_sens90': operating_point(vy, pv, ty, pt, 0.9)}
+    ops = {f'at_val_{r[:4]}{round(100 * q)}': operating_point(vy, pv, ty, pt, q, r) for r, q in (('sensitivity', 0.9), ('specificity', 0.9), ('specificity', 0.95))}
+    return {'val': report(vy, pv, t), 'test': report(ty, pt, t), 'threshold': t, **ops}
 
 # %% ../nbs/03a_train.ipynb #5109885f
 def _cpu_name() -> str:
