@@ -248,7 +248,8 @@ author = cfg.get('author', '')
 copyright = cfg.get('copyright', '')
 release = version = cfg.get('version', '')
 root_doc = 'index'
-extensions = ['myst_nb', 'sphinx.ext.autodoc', 'sphinx.ext.napoleon', 'sphinx.ext.viewcode', 'sphinx_copybutton']
+extensions = ['myst_nb', 'sphinx.ext.autodoc', 'sphinx.ext.napoleon', 'sphinx.ext.viewcode', 'sphinx_copybutton',
+              'sphinx.ext.mathjax', 'sphinx-mathjax-offline']  # MathJax served from the site itself: nothing loads from a CDN
 exclude_patterns = ['_build', '**.ipynb_checkpoints', '.gitignore']
 language = 'en'
 default_role = 'literal'  # nbdev docstrings use `x` for code

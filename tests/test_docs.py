@@ -133,6 +133,28 @@ def test_lessons_render(browser, site):
         shot(browser, stem)
 
 
+def uses_math(stem):
+    "Whether a lesson's markdown holds TeX math ($...$ or $$...$$)"
+    nb = json.loads((NBS/f'{stem}.ipynb').read_text(encoding='utf-8'))
+    return any(re.search(r'\$[^$\s][^$]*\$', ''.join(c['source'])) for c in nb['cells'] if c['cell_type'] == 'markdown')
+
+
+def test_math_is_typeset_from_the_site_itself(browser, site):
+    "Every lesson with TeX math shows it typeset by MathJax, and no page loads anything from another host (no CDN)"
+    stems = [s for s in lessons() if uses_math(s)]
+    assert stems, 'no lesson uses TeX math: expected some in the metrics and losses lessons'
+    host = re.match(r'https?://[^/]+', site).group(0)
+    for stem in ['index', *stems]:
+        browser.get(site + ('index.html' if stem == 'index' else f'lessons/{stem}.html'))
+        if stem != 'index':
+            wait_for(browser, lambda d: d.execute_script('return document.querySelectorAll("mjx-container").length'), f'typeset math in {stem}')
+            raw = browser.execute_script('return Array.from(document.querySelectorAll("div.math, span.math")).map(e => e.innerText).join(" ")')
+            assert '\\frac' not in raw and '\\begin' not in raw, f'{stem}: TeX source is shown instead of typeset math'
+        loaded = browser.execute_script('return performance.getEntriesByType("resource").map(e => e.name)')
+        outside = [u for u in loaded if not u.startswith(host) and not u.startswith('data:')]
+        assert not outside, f'{stem}: loads {outside[:3]} from outside the site; serve it from _static instead'
+
+
 def test_lesson_figure_displayed(browser, site):
     names = lessons()
     cands = (['03a_train'] if '03a_train' in names else []) + [s for s in names if s.startswith('03') and has_figure(s)]
