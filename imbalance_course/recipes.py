@@ -4,13 +4,13 @@
 
 # %% ../nbs/03b_recipes.ipynb #7bedb94c
 from __future__ import annotations
-import dataclasses, hashlib, importlib, inspect, json, re, time
+import atexit, dataclasses, hashlib, importlib, inspect, json, re, shutil, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import matplotlib.pyplot as plt, numpy as np, pandas as pd, torch.nn as nn
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .data import ImageData, atomic_path, dataset_info, load_dataset, make_imbalanced, set_seed
+from .data import ImageData, atomic_path, dataset_info, fast_mode, load_dataset, make_imbalanced, set_seed
 from .metrics import mean_ci
 from .models import MODELS, create_model
 from .train import arch_of, bce_loss, ce_loss, environment, evaluate, fit, load_checkpoint
@@ -19,8 +19,8 @@ from .train import arch_of, bce_loss, ce_loss, environment, evaluate, fit, load_
 __all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'THRESHOLDS', 'FOLLOW', 'RUN_FORMAT', 'EVAL_FORMAT',
            'RECIPES', 'load_techniques', 'register', 'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe',
            'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config', 'build_model', 'init_weights',
-           'run_recipe', 'run_dir', 'get_run', 'run_model', 'flat_metrics', 'summarize', 'write_csv', 'compare',
-           'paired_diff', 'ci_table', 'plot_ci']
+           'run_recipe', 'run_dir', 'get_run', 'run_model', 'lesson_store', 'remove_lesson_stores', 'flat_metrics',
+           'summarize', 'write_csv', 'compare', 'paired_diff', 'ci_table', 'plot_ci']
 
 # %% ../nbs/03b_recipes.ipynb #eb78b5c1
 KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
@@ -380,6 +380,20 @@ def run_model(recipe:Recipe, store:str|Path='runs/store', **kwargs) -> tuple:
     model = build_model(recipe, data, pretrained=False)  # the checkpoint holds every weight
     model.load_state_dict(load_checkpoint(run_dir(recipe, store)/'best.pt')['model'])
     return model.eval(), data
+
+# %% ../nbs/03b_recipes.ipynb #ca647a9d
+_FAST_STORES = []  # the temporary stores lesson_store made in this process
+
+def lesson_store(path:str|Path='../runs/store') -> Path:
+    "The run store a lesson reads: `path` — or, in the fast test mode, a fresh temporary folder (removed by `remove_lesson_stores`, or when Python exits)."
+    if not fast_mode(): return Path(path)
+    d = tempfile.mkdtemp(prefix='imbalance-course-store-'); _FAST_STORES.append(d)
+    atexit.register(shutil.rmtree, d, True)  # an interactive kernel that exits
+    return Path(d)
+
+def remove_lesson_stores():
+    "Delete the temporary stores `lesson_store` made in this process; a lesson's last cell calls it (test workers exit without running `atexit`)."
+    while _FAST_STORES: shutil.rmtree(_FAST_STORES.pop(), ignore_errors=True)
 
 # %% ../nbs/03b_recipes.ipynb #7d3d3fea
 def flat_metrics(res:dict) -> dict:

@@ -165,3 +165,15 @@ def test_an_untrained_model_gets_its_positives_boosted(update, tmp_path):
     h = run_recipe(recipe, tmp_path/'run', progress=False, device='cpu')['history'][0]
     assert h['boosted'] > 0.2  # a fresh network cannot yet rank most positives above 90% of the negatives
     assert (h['below'] > 0.2) if update == 'epoch' else 'below' not in h
+
+
+def test_lesson_store_is_temporary_in_fast_mode_and_gone_after_exit(tmp_path):
+    import os, subprocess, sys
+    code = ("from imbalance_course.recipes import lesson_store; s = lesson_store(); (s/'run').mkdir(); (s/'run'/'best.pt').write_bytes(b'x'); print(s)")
+    env = dict(os.environ, IMBALANCE_COURSE_FAST='1')
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, check=True)
+    path = r.stdout.strip()
+    assert path and 'imbalance-course-store-' in path and not os.path.exists(path)  # deleted when Python exited
+    env = {k: v for k, v in os.environ.items() if k not in ('IN_TEST', 'IMBALANCE_COURSE_FAST')}
+    r = subprocess.run([sys.executable, '-c', "from imbalance_course.recipes import lesson_store; print(lesson_store())"], capture_output=True, text=True, env=env, check=True)
+    assert r.stdout.strip() == '../runs/store'
