@@ -78,15 +78,14 @@ class AUCReshape(Callback):
         return theta
 
     def __call__(self, pred, targ):
+        p = probs(pred.detach())[:, 1]  # this (possibly augmented) batch's scores, in training mode
         if self.update == 'batch':
-            p = probs(pred.detach())[:, 1]
             if not (targ == 0).any(): raise ValueError(f"a batch of {len(targ)} images has no negatives to set θ from; use update='epoch', a larger bs, or a sampler that mixes classes")
             self.theta = spec_threshold(p[targ == 0].cpu().numpy(), self.target_spec)
         if self.theta is None: raise ValueError("θ is not set: AUCReshape is a callback too — pass it as the Trainer's loss_fn so that it sees before_epoch")
-        loss = auc_reshape_loss(pred, targ, self.theta, self.boost, self.max_weight)
-        pos = targ == 1  # count what the loss boosted: positives of this (possibly augmented) batch scored below θ in training mode
-        self.n_pos += int(pos.sum()); self.n_boosted += int(((probs(pred.detach())[:, 1] < self.theta) & pos).sum())
-        return loss
+        pos = targ == 1  # count what the loss boosts: positives scored below θ
+        self.n_pos += int(pos.sum()); self.n_boosted += int(((p < self.theta) & pos).sum())
+        return auc_reshape_loss(pred, targ, self.theta, self.boost, self.max_weight)
 
     def after_epoch(self, tr):
         "Log into the epoch's history row: θ (the last one, for update='batch'), the share of training positives below θ when it was set (`below`, epoch mode), and the share of the epoch's positive training images the loss boosted (`boosted`)."
