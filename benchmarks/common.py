@@ -16,9 +16,9 @@ def setup(doc: str):
     return a, train
 
 
-def epoch_ips(train, sampler=None, cbs=(), bs=128, loss_fn=None):
-    "Images/s of one epoch of `fit` (ResNet18, no validation) with `sampler`, callbacks `cbs` and `loss_fn`, from the epoch time the loop records (its `before_epoch` work included)."
+def epoch_ips(train, sampler=None, cbs=(), bs=128, loss_fn=None, model=None):
+    "Images/s of one epoch of `fit` (`model`, default ResNet18; no validation) with `sampler`, callbacks `cbs` and `loss_fn`, from the epoch time the loop records (its `before_epoch` work included)."
     set_seed(0)
     n = len(sampler) if sampler is not None else len(train)
-    tr = fit(create_model(), getattr(sampler, 'train', train), None, epochs=1, bs=bs, sampler=sampler, cbs=list(cbs), loss_fn=loss_fn, progress=False)
+    tr = fit(model if model is not None else create_model(), getattr(sampler, 'train', train), None, epochs=1, bs=bs, sampler=sampler, cbs=list(cbs), loss_fn=loss_fn, progress=False)
     return (n // bs) * bs / tr.history[0]['seconds']

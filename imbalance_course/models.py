@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from pathlib import Path
-import math
+import importlib, math
 import torch, torch.nn as nn, torch.nn.functional as F
 import torchvision.models as tvm
 
@@ -64,13 +64,17 @@ def adapt_state_dict(sd:dict, # torchvision-layout state dict, e.g. ImageNet Res
 def load_pretrained(net:nn.Module, arch:str, pretrained:bool|str|Path):
     "Load `pretrained` weights into `net`: `True` for torchvision's (downloads), or a path to a local state dict."
     if pretrained is True:
-        sd = tvm.get_model_weights(arch).DEFAULT.get_state_dict(progress=True)
+        tv = getattr(MODELS.get(arch), 'torchvision', arch)  # the torchvision architecture whose weights fit (a builder may name one)
+        try: weights = tvm.get_model_weights(tv).DEFAULT
+        except ValueError: raise ValueError(f"torchvision has no pretrained weights for {arch!r}; pass pretrained=False or a local state-dict file") from None
+        sd = weights.get_state_dict(progress=True)
     else:
         path = Path(pretrained)
         if not path.exists(): raise FileNotFoundError(f"pretrained weights {path} not found; pass a torchvision state-dict file or pretrained=False")
         sd = torch.load(path, map_location='cpu', weights_only=True)
     sd = adapt_state_dict(sd, net)
-    missing = net.load_state_dict(sd, strict=False).missing_keys
+    fresh = getattr(MODELS.get(arch), 'fresh', ())  # parts a builder adds to torchvision's layout (e.g. attention) start untrained
+    missing = [k for k in net.load_state_dict(sd, strict=False).missing_keys if not any(f in k for f in fresh)]
     if len(missing) > 2: raise ValueError(f"{pretrained} matches {arch} poorly: {len(missing)} tensors missing, e.g. {missing[:3]}")
     return net
 
@@ -117,6 +121,7 @@ def create_model(name:str='resnet18', # a key of `MODELS`
                  **settings # the architecture's own settings, passed to its builder
                 ) -> nn.Sequential:
     "Build architecture `name` as `norm` → `body` → `head` for `in_chans`-channel inputs and `n_cls` classes."
+    if name not in MODELS: importlib.import_module('imbalance_course.recipes').load_techniques()  # registered by a later lesson's module
     if name not in MODELS: raise ValueError(f"model {name!r} is unknown; choose one of: {', '.join(MODELS)}")
     if single_logit and n_cls != 2: raise ValueError(f"single_logit=True needs a binary task, but n_cls={n_cls}; use n_cls logits")
     body = MODELS[name](in_chans, **settings)
