@@ -103,7 +103,7 @@ def _resnet18_timm(in_chans:int, stem:str, attention:str, attn_stages) -> nn.Mod
             for b in getattr(net, f'layer{i}'): b.se = None
     return net
 
-# %% ../nbs/08_attention.ipynb #e2ff3a5d
+# %% ../nbs/08_attention.ipynb #fa06d73f
 @register_model('resnet18_cbam')
 def resnet18_cbam(in_chans:int=1, stem:str='standard', attention:str='cbam', attn_stages:list|None=None, upsample:int|None=None) -> nn.Module:
     "timm's ResNet18 with CBAM in every block (Woo et al. 2018); `attention='none'` is torchvision's ResNet18 layer for layer."
