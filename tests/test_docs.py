@@ -134,9 +134,10 @@ def test_lessons_render(browser, site):
 
 
 def uses_math(stem):
-    "Whether a lesson's markdown holds TeX math ($...$ or $$...$$)"
+    "Whether a lesson's markdown holds TeX math ($...$ or $$...$$) outside code (a shell's `$R` in a fenced block is no math)"
     nb = json.loads((NBS/f'{stem}.ipynb').read_text(encoding='utf-8'))
-    return any(re.search(r'\$[^$\s][^$]*\$', ''.join(c['source'])) for c in nb['cells'] if c['cell_type'] == 'markdown')
+    prose = lambda src: re.sub(r'`[^`]*`', '', re.sub(r'```.*?```', '', src, flags=re.S))
+    return any(re.search(r'\$[^$\s][^$]*\$', prose(''.join(c['source']))) for c in nb['cells'] if c['cell_type'] == 'markdown')
 
 
 def test_math_is_typeset_from_the_site_itself(browser, site):
