@@ -127,10 +127,15 @@ def _train(args) -> int:
     res = _course().run_recipe(recipe, out, args.data_dir, args.device, args.resume, not args.quiet, args.download, args.ckpt_every, store=args.store)
     _print_result(res, out); return 0
 
+def _shown(rc, k:str, v) -> str:
+    "A recipe field as `compare --list` prints it: specs the short way (`name:key=value,...`), callbacks as a list of them."
+    if k in ('model', 'sampler', 'loss', 'wrapper'): return rc.spec_str(v)
+    return '[' + ', '.join(map(rc.spec_str, v)) + ']' if k == 'callbacks' else str(v)
+
 def _compare(args) -> int:
     rc = _course(); rc.load_techniques()
     if args.list:
-        for n, r in rc.RECIPES.items(): print(f"{n}: " + ' '.join(f"{k}={rc.spec_str(v) if k in ('model', 'sampler', 'loss', 'wrapper') else v}"
+        for n, r in rc.RECIPES.items(): print(f"{n}: " + ' '.join(f"{k}={_shown(rc, k, v)}"
                                                             for k, v in r.to_dict().items() if k != 'name' and v != getattr(rc.Recipe(), k)))
         return 0
     runs, summary = rc.compare(args.recipes, args.datasets, args.imbalances, args.seeds, args.store, args.out, args.epochs, args.imbalance_cls, args.init, not args.quiet,

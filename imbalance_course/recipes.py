@@ -27,7 +27,7 @@ KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
 REGISTRY = {'model': MODELS, 'sampler': {}, 'loss': {}, 'wrapper': {}, 'callback': {}}
 CONTEXT = ('data', 'train', 'in_chans', 'n_cls', 'seed', 'epochs')  # filled in by the run, never settings
 REQUIRED = '<required>'
-TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.augment', 'imbalance_course.losses', 'imbalance_course.auc', 'imbalance_course.attention']  # each lesson that registers techniques adds its module here
+TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.augment', 'imbalance_course.losses', 'imbalance_course.auc', 'imbalance_course.attention', 'imbalance_course.sam_ema']  # each lesson that registers techniques adds its module here
 
 def load_techniques():
     "Import every lesson module that registers techniques and recipes (`TECHNIQUE_MODULES`); cheap once imported."

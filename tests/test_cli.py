@@ -17,7 +17,7 @@ def test_datasets_lists_names_and_cache(data_dir):
     r = cli('datasets', data_dir=data_dir)
     assert r.returncode == 0, r.stderr
     lines = {l.split()[0]: l for l in r.stdout.splitlines()[1:]}
-    assert set(lines) == {'pneumoniamnist', 'breastmnist', 'dermamnist', 'chestxray_folder', 'synthetic'}
+    assert set(lines) == {'pneumoniamnist', 'breastmnist', 'dermamnist', 'chestxray_folder', 'synthetic', 'synthetic3'}
     assert ' 28 ' in lines['pneumoniamnist'] + ' '
 
 
