@@ -6,23 +6,20 @@ validation) on PneumoniaMNIST's training split per option, best of `--reps`; the
 
     python benchmarks/attention.py [--reps 1] [--data-dir DIR] [--csv FILE]
 """
-import sys
 import pandas as pd
-from common import epoch_ips, setup
+from common import epoch_ips, setup, write_table
 from imbalance_course.attention import ATTENTION_OPTIONS
 from imbalance_course.models import create_model
 
 
 def main():
-    csv = sys.argv[sys.argv.index('--csv') + 1] if '--csv' in sys.argv else None
-    if csv: del sys.argv[sys.argv.index('--csv'):sys.argv.index('--csv') + 2]
     args, train = setup(__doc__)
     rows = []
     for name, spec in ATTENTION_OPTIONS.items():
         ips = max(epoch_ips(train, model=create_model(**spec)) for _ in range(args.reps))
         rows.append({'option': name, 'images/s': round(ips, 1), 'epoch (s)': round(len(train) / ips, 1)})
         print(f"{name:36s} {ips:8.1f} images/s  {len(train) / ips:6.1f} s per epoch", flush=True)
-    if csv: pd.DataFrame(rows).to_csv(csv, index=False); print('wrote', csv)
+    write_table(pd.DataFrame(rows), args.csv)
 
 
 if __name__ == '__main__': main()

@@ -7,9 +7,9 @@ from imbalance_course.train import fit
 
 
 def setup(doc: str):
-    "Parse `--reps` and `--data-dir`, load PneumoniaMNIST's training split and print the machine's line; return `(args, train)`."
+    "Parse `--reps`, `--data-dir` and `--csv` (a file for the script's table), load PneumoniaMNIST's training split and print the machine's line; return `(args, train)`."
     p = argparse.ArgumentParser(description=doc.splitlines()[0])
-    p.add_argument('--reps', type=int, default=2); p.add_argument('--data-dir')
+    p.add_argument('--reps', type=int, default=2); p.add_argument('--data-dir'); p.add_argument('--csv')
     a = p.parse_args()
     train = load_dataset('pneumoniamnist', data_dir=a.data_dir).train
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, PneumoniaMNIST train {len(train)} images, best of {a.reps}")
@@ -22,3 +22,8 @@ def epoch_ips(train, sampler=None, cbs=(), bs=128, loss_fn=None, model=None):
     n = len(sampler) if sampler is not None else len(train)
     tr = fit(model if model is not None else create_model(), getattr(sampler, 'train', train), None, epochs=1, bs=bs, sampler=sampler, cbs=list(cbs), loss_fn=loss_fn, progress=False)
     return (n // bs) * bs / tr.history[0]['seconds']
+
+
+def write_table(df, csv):
+    "Write a benchmark's table `df` to `csv` (no index) when the command line named a file."
+    if csv: df.to_csv(csv, index=False); print('wrote', csv)

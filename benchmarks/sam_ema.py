@@ -7,9 +7,8 @@ is the loop's own.
 
     python benchmarks/sam_ema.py [--reps 2] [--data-dir DIR] [--csv FILE]
 """
-import sys
 import pandas as pd
-from common import epoch_ips, setup
+from common import epoch_ips, setup, write_table
 from imbalance_course.sam_ema import EMA, SAM
 
 TECHNIQUES = {'plain AdamW (baseline)': lambda: [], 'EMA (decay 0.99)': lambda: [EMA(0.99)], 'SAM (rho 0.05)': lambda: [SAM(0.05)],
@@ -17,8 +16,6 @@ TECHNIQUES = {'plain AdamW (baseline)': lambda: [], 'EMA (decay 0.99)': lambda: 
 
 
 def main():
-    csv = sys.argv[sys.argv.index('--csv') + 1] if '--csv' in sys.argv else None
-    if csv: del sys.argv[sys.argv.index('--csv'):sys.argv.index('--csv') + 2]
     args, train = setup(__doc__)
     rows = []
     for name, cbs in TECHNIQUES.items():
@@ -28,7 +25,7 @@ def main():
     df = pd.DataFrame(rows)
     df['overhead'] = (df['images/s'][0] / df['images/s'] - 1).round(3)  # extra time per image over the plain loop
     print(df.to_string(index=False))
-    if csv: df.to_csv(csv, index=False); print('wrote', csv)
+    write_table(df, args.csv)
 
 
 if __name__ == '__main__': main()
