@@ -290,6 +290,17 @@ def stratified_split(y, # labels (array or tensor)
 # %% ../nbs/01_data.ipynb #f46a5f5d
 def _ellipse(xx, yy, cx, cy, rx, ry): return ((xx - cx)/rx)**2 + ((yy - cy)/ry)**2 <= 1
 
+def _canvas(size:int, ratio:float, difficulty:float, seed:int, per:str) -> tuple:
+    "Check a generator's settings (`per`: what `ratio` counts); return its random generator and the `size`-px grid `(g, yy, xx)` over [−1, 1]."
+    if not 0 <= difficulty <= 1: raise ValueError(f"difficulty={difficulty} must lie in [0, 1]")
+    if ratio < 1: raise ValueError(f"ratio={ratio} must be >= 1 ({per})")
+    return torch.Generator().manual_seed(seed), *torch.meshgrid(*[torch.linspace(-1, 1, size)]*2, indexing='ij')
+
+def _xray(img:torch.Tensor, difficulty:float, g:torch.Generator) -> torch.Tensor:
+    "Drawn chests `img` (N×S×S) with `difficulty`'s noise added, as N×1×S×S uint8 images."
+    img = img + (0.03 + 0.12 * difficulty) * torch.randn(img.shape, generator=g)
+    return (img.clamp(0, 1) * 255).round().to(torch.uint8)[:, None]
+
 def _chest(g:torch.Generator, n:int, xx, yy) -> torch.Tensor:
     "`n` lesion-free chests on the grid `xx`, `yy`: a bright body, two darker lungs with rib shadows (N×S×S, no noise yet)."
     jit = lambda s: (torch.rand(n, 1, 1, generator=g) - 0.5) * s
@@ -313,16 +324,12 @@ def make_synthetic(n:int=1000, # number of images
                    difficulty:float=0.5, # 0 = obvious lesions, 1 = faint lesions in heavy noise
                    seed:int=0) -> Split:
     "Draw `n` X-ray-like images of `size` px, one positive (with a lesion `mask`) per `ratio` negatives."
-    if not 0 <= difficulty <= 1: raise ValueError(f"difficulty={difficulty} must lie in [0, 1]")
-    if ratio < 1: raise ValueError(f"ratio={ratio} must be >= 1 (negatives per positive)")
-    g = torch.Generator().manual_seed(seed)
-    yy, xx = torch.meshgrid(*[torch.linspace(-1, 1, size)]*2, indexing='ij')
+    g, yy, xx = _canvas(size, ratio, difficulty, seed, 'negatives per positive')
     y = (torch.randperm(n, generator=g) < round(n / (1 + ratio))).long()
     img = _chest(g, n, xx, yy)
     blob, mask = _lesion(g, n, xx, yy, difficulty)
     pos = y.bool()[:, None, None]
-    img = img + blob * pos + (0.03 + 0.12 * difficulty) * torch.randn(n, size, size, generator=g)
-    return Split((img.clamp(0, 1) * 255).round().to(torch.uint8)[:, None], y, mask & pos)
+    return Split(_xray(img + blob * pos, difficulty, g), y, mask & pos)
 
 # %% ../nbs/01_data.ipynb #ee5136d8
 def make_synthetic3(n:int=1000, # number of images
@@ -331,10 +338,7 @@ def make_synthetic3(n:int=1000, # number of images
                     difficulty:float=0.5, # as `make_synthetic`
                     seed:int=0) -> Split:
     "Draw `n` X-ray-like images in three classes — 0 normal, 1 one lesion, 2 two lesions (one per lung) — in proportions `ratio` : √`ratio` : 1, with lesion masks."
-    if not 0 <= difficulty <= 1: raise ValueError(f"difficulty={difficulty} must lie in [0, 1]")
-    if ratio < 1: raise ValueError(f"ratio={ratio} must be >= 1 (normal images per two-lesion image)")
-    g = torch.Generator().manual_seed(seed)
-    yy, xx = torch.meshgrid(*[torch.linspace(-1, 1, size)]*2, indexing='ij')
+    g, yy, xx = _canvas(size, ratio, difficulty, seed, 'normal images per two-lesion image')
     share = torch.tensor([ratio, ratio ** 0.5, 1.]); share /= share.sum()
     n2, n1 = round(n * share[2].item()), round(n * share[1].item())
     rank = torch.randperm(n, generator=g)
@@ -343,8 +347,7 @@ def make_synthetic3(n:int=1000, # number of images
     side = torch.randint(0, 2, (n, 1, 1), generator=g) * 2 - 1
     (b1, m1), (b2, m2) = _lesion(g, n, xx, yy, difficulty, side), _lesion(g, n, xx, yy, difficulty, -side)
     one, two = (y >= 1)[:, None, None], (y == 2)[:, None, None]
-    img = img + b1 * one + b2 * two + (0.03 + 0.12 * difficulty) * torch.randn(n, size, size, generator=g)
-    return Split((img.clamp(0, 1) * 255).round().to(torch.uint8)[:, None], y, (m1 & one) | (m2 & two))
+    return Split(_xray(img + b1 * one + b2 * two, difficulty, g), y, (m1 & one) | (m2 & two))
 
 # %% ../nbs/01_data.ipynb #a97d4be8
 def show_images(split:Split, classes:tuple, # the images and their class names
