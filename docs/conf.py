@@ -7,6 +7,8 @@ their saved outputs (nothing is executed):
   - nbs/index.ipynb            -> docs/index.ipynb          (home page; git-ignored via docs/.gitignore)
   - nbs/[0-9]*.ipynb           -> docs/lessons/*.ipynb      (lessons, in name order; git-ignored)
   - imbalance_course/**/*.py   -> docs/lessons/api/*.rst    (one automodule page per module)
+  - docs/_static/vendor/vega-embed.js: Vega, Vega-Lite and vega-embed in one file, from the vl-convert-python
+    package (git-ignored); pages showing a kernel-free chart (lesson 10's threshold explorer) load it from the site
 nbdev directives (`#| ...`) are stripped, `#| hide` / `#| include: false` cells and cells left
 empty are dropped, widget outputs (e.g. tqdm bars) are removed and long streams are trimmed.
 Set IMBALANCE_COURSE_DOCS_NBS to build from another notebook folder (used to try the site out).
@@ -241,6 +243,31 @@ def prepare_sources():
 prepare_sources()
 
 # ---------------------------------------------------------------------------------------------
+# Vega-Lite in the browser, served from the site itself (no CDN)
+# ---------------------------------------------------------------------------------------------
+VEGA_JS = DOCS/'_static'/'vendor'/'vega-embed.js'
+VEGA_PAGES_MARK = 'class="threshold-explorer"'  # what `ThresholdExplorer._repr_html_` writes
+
+
+def vega_bundle():
+    "Write Vega + Vega-Lite + vega-embed (the Vega-Lite version Altair writes) to `VEGA_JS`, once per version"
+    try:
+        import altair, vl_convert
+    except ImportError as e:
+        raise RuntimeError(f'{e.name} is missing: the docs need altair and vl-convert-python for the interactive charts; '
+                           f'install them with `pip install -e ".[dev]"`') from e
+    vl = '.'.join(altair.SCHEMA_VERSION.lstrip('v').split('.')[:2])
+    stamp = f'/* vega-lite {vl}, vega {vl_convert.get_vega_version()}, vega-embed {vl_convert.get_vega_embed_version()} (from vl-convert-python) */'
+    if VEGA_JS.exists() and VEGA_JS.read_text(encoding='utf-8').startswith(stamp): return
+    VEGA_JS.parent.mkdir(parents=True, exist_ok=True)
+    js = vl_convert.javascript_bundle(vl_version=vl)
+    tmp = VEGA_JS.with_suffix('.tmp')
+    tmp.write_text(stamp + '\n' + js, encoding='utf-8'); tmp.replace(VEGA_JS)
+
+
+vega_bundle()
+
+# ---------------------------------------------------------------------------------------------
 # Sphinx settings
 # ---------------------------------------------------------------------------------------------
 project = cfg.get('title', LIB)
@@ -342,7 +369,14 @@ def _output_folder_in_build(app):
         output_folder=str(Path(app.doctreedir).resolve()/'jupyter_execute'))
 
 
+def _vega_where_needed(app, pagename, templatename, context, doctree):
+    "Load the Vega bundle (an ES module: its names stay out of the page's global scope) only on pages with a chart"
+    if VEGA_PAGES_MARK in (context.get('body') or ''):
+        app.add_js_file('vendor/vega-embed.js', type='module')
+
+
 def setup(app):
     app.connect('autodoc-process-docstring', _add_docments)
+    app.connect('html-page-context', _vega_where_needed)
     app.connect('builder-inited', _output_folder_in_build, priority=900)
     return {'parallel_read_safe': True}

@@ -200,7 +200,10 @@ def pick_threshold(targ, # validation targets, 1 = positive class
         target = _need(target, 'target', method, 'the specificity to reach, e.g. target=0.9')
         if not 0 <= target <= 1: raise ValueError(f"target={target} is not a specificity; pass a value in [0, 1]")
         i = np.flatnonzero(m['specificity'] >= target)[-1]  # specificity falls as thresholds decrease: the last hit is the lowest
-    else: i = np.argmin(_need(cost_ratio, 'cost_ratio', method, 'e.g. cost_ratio=10 if a miss costs 10 false alarms') * fn + fp)
+    else:
+        r = _need(cost_ratio, 'cost_ratio', method, 'e.g. cost_ratio=10 if a miss costs 10 false alarms')
+        if not (np.ndim(r) == 0 and np.isfinite(r) and r > 0): raise ValueError(f"cost_ratio={r!r} must be a positive number: the cost of a missed positive relative to a false alarm, e.g. 10")
+        i = np.argmin(r * fn + fp)
     return float(thr[i])
 
 # %% ../nbs/02_metrics.ipynb #765d528a

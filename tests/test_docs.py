@@ -241,3 +241,75 @@ def test_wide_tables_scroll_in_their_own_box_on_a_phone(browser, site):
             sw, iw = browser.execute_script('return [document.documentElement.scrollWidth, window.innerWidth]')
             assert sw <= iw, f'{stem}: the page is {sw}px wide in a {iw}px window'
     finally: browser.set_window_size(1280, 1000)
+
+
+def _explorer_page(browser, site):
+    "Open the lesson page with the threshold explorer; wait for its chart; return the scores it embeds as `Scores` per split"
+    from imbalance_course.thresholds import Scores
+    stems = [s for s in lessons() if s.startswith('10_')]
+    assert stems, 'no lesson 10 notebook (nbs/10_*.ipynb): the threshold explorer lives there'
+    browser.get(site + f'lessons/{stems[0]}.html')
+    wait_for(browser, lambda d: d.execute_script('return document.querySelectorAll(".threshold-explorer g[class*=confusion_val] text").length') == 4,
+             'the explorer chart (drawn by vega-embed from the site)')
+    src = browser.execute_script('return Array.from(document.scripts).map(s => s.textContent).find(t => t.includes("threshold-explorer")) || ""')
+    spec = json.loads(re.search(r'spec = (\{.*\});\n', src).group(1))
+    lines = spec['datasets']['scores'].splitlines()  # CSV: split,targ,score
+    assert lines[0] == 'split,targ,score', lines[0]
+    rows = [l.split(',') for l in lines[1:]]
+    return {sp: Scores([int(r[1]) for r in rows if r[0] == sp], [float(r[2]) for r in rows if r[0] == sp], sp)
+            for sp in dict.fromkeys(r[0] for r in rows)}
+
+
+def _shown(browser, mark):
+    "{aria-label fields: value} of the SVG text marks named `mark` in the explorer, e.g. the confusion counts"
+    js = f'''return Array.from(document.querySelectorAll(".threshold-explorer g[class*={mark}] text"))
+                   .map(t => [t.getAttribute("aria-label") || "", t.textContent])'''
+    return browser.execute_script(js)
+
+
+def _set_slider(browser, name, value):
+    browser.execute_script(f'''const i = document.querySelector('.threshold-explorer input[name="{name}"]');
+        i.value = "{value}"; i.dispatchEvent(new Event("input", {{bubbles: true}}));''')
+
+
+def _counts_shown(browser, split):
+    "The confusion counts shown for `split` as {'tp': .., 'fp': .., 'fn': .., 'tn': ..}, read from the cells' labels"
+    res = {}
+    for label, txt in _shown(browser, f'confusion_{split}'):
+        actual, predicted = re.search(r'actual: (\w+)', label).group(1), re.search(r'predicted: (\w+)', label).group(1)
+        res[('t' if actual == predicted else 'f') + ('p' if predicted == 'positive' else 'n')] = int(txt)
+    return res
+
+
+def test_threshold_explorer_works_without_a_kernel(browser, site):
+    "Lesson 10's explorer runs on the static page: moving the threshold slider shows the counts Python computes for that threshold."
+    from imbalance_course.thresholds import at_threshold, counts_at
+    scores = _explorer_page(browser, site)
+    assert set(scores) == {'val', 'test'}, scores.keys()
+    loaded = browser.execute_script('return performance.getEntriesByType("resource").map(e => e.name)')
+    host = re.match(r'https?://[^/]+', site).group(0)
+    assert all(u.startswith(host) or u.startswith('data:') for u in loaded), [u for u in loaded if not u.startswith(host)][:3]
+    assert any('/_static/vendor/vega-embed.js' in u for u in loaded), 'the Vega bundle was not loaded from the site'
+    for t in ('0.05', '0.5', '0.995'):
+        _set_slider(browser, 'threshold', t)
+        for split, s in scores.items():
+            want = counts_at(s, float(t))
+            wait_for(browser, lambda d: _counts_shown(d, split) == want, f'{split} counts {want} at threshold {t}')
+    _set_slider(browser, 'prevalence', '0.1'); _set_slider(browser, 'cost_ratio', '5')
+    want = {sp: at_threshold(s, 0.995, 0.1, 5.) for sp, s in scores.items()}
+    def table_ok(d):
+        shown = {}
+        for label, txt in _shown(d, 'metrics'):  # the table's text marks carry 'split: val; metric: ppv; value: 0.403'
+            if m := re.match(r'split: (\w+); metric: (\w+);', label): shown[m.group(1), m.group(2)] = float(txt)
+        exp = {(sp, k): round(want[sp][k], 3) for sp in want for k in ('sensitivity', 'specificity', 'ppv', 'npv', 'cost')}
+        return shown.keys() == exp.keys() and all(abs(shown[k] - v) <= 0.0011 for k, v in exp.items())
+    wait_for(browser, table_ok, 'sensitivity, specificity, PPV, NPV and cost as `at_threshold` computes them')
+    shot(browser, 'threshold_explorer')
+
+
+def test_explorer_page_stays_light(browser, site):
+    "The explorer's page and everything it loads (the Vega bundle included) weigh less than 2 MB."
+    _explorer_page(browser, site)
+    size = browser.execute_script('''return [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")]
+                                         .reduce((a, e) => a + (e.decodedBodySize || 0), 0)''')
+    assert 0 < size < 2_000_000, f'the explorer page loads {size / 1e6:.2f} MB'

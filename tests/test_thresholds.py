@@ -1,0 +1,79 @@
+"Lesson 10's choices are made on validation only, and its bad inputs give one clear error each (the notebook checks the maths)."
+import numpy as np, pytest
+from imbalance_course.thresholds import (Scores, ThresholdExplorer, at_threshold, choose_threshold, counts_at, fit_temperature, from_logits,
+                                         get_scores, net_benefit, scaled, shift_prevalence, threshold_ci)
+
+
+def _scores(split, n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    return from_logits(y, 2 * rng.normal(0, 1, n) + 3 * y - 1.5, split)
+
+
+PICKERS = {'choose_threshold': lambda s: choose_threshold(s), 'choose_threshold(cost)': lambda s: choose_threshold(s, 'cost', cost_ratio=5),
+           'threshold_ci': lambda s: threshold_ci(s, 'sensitivity', target=0.9, n_boot=20), 'fit_temperature': fit_temperature,
+           'ThresholdExplorer': ThresholdExplorer}
+
+
+@pytest.mark.parametrize('name', PICKERS)
+@pytest.mark.parametrize('split', ['test', 'train'])
+def test_pickers_refuse_scores_that_are_not_validation(name, split):
+    with pytest.raises(ValueError, match=f"chooses on validation scores, but these are '{split}' scores; choose on scores\\['val'\\]"):
+        PICKERS[name](_scores(split))
+    PICKERS[name](_scores('val'))  # the same numbers labelled as validation are accepted
+
+
+@pytest.mark.parametrize('name', PICKERS)
+def test_pickers_refuse_bare_arrays(name):
+    s = _scores('val')
+    with pytest.raises(TypeError, match="takes `Scores`"): PICKERS[name](s.score)
+
+
+@pytest.mark.parametrize('name', PICKERS)
+def test_pickers_need_both_classes(name):
+    with pytest.raises(ValueError, match="needs both classes"): PICKERS[name](from_logits([1] * 10, np.linspace(-1, 1, 10), 'val'))
+
+
+def test_shift_prevalence_of_test_scores_needs_the_calibration_prevalence():
+    te = _scores('test')
+    with pytest.raises(ValueError, match="pass `source`, the prevalence they were calibrated for"): shift_prevalence(te, 0.1)
+    assert len(shift_prevalence(te, 0.1, source=0.5)) == len(te)
+
+
+@pytest.mark.parametrize('call,msg', [
+    (lambda s: at_threshold(s, 1.2), r"threshold=1.2 is outside \[0, 1\]"),
+    (lambda s: at_threshold(s, -0.1), r"threshold=-0.1 is outside \[0, 1\]"),
+    (lambda s: counts_at(s, float('nan')), r"threshold=nan is outside \[0, 1\]"),
+    (lambda s: at_threshold(s, 0.5, cost_ratio=0), "cost_ratio=0 must be a positive number"),
+    (lambda s: choose_threshold(s, "cost", cost_ratio=-1), "cost_ratio=-1 must be a positive number"),
+    (lambda s: at_threshold(s, 0.5, prevalence=1.0), "prevalence=1.0 must lie strictly between 0 and 1"),
+    (lambda s: shift_prevalence(s, 0.0), "prevalence=0.0 must lie strictly between 0 and 1"),
+    (lambda s: ThresholdExplorer(s, prevalence=1.5), "prevalence=1.5 must lie strictly between 0 and 1"),
+    (lambda s: ThresholdExplorer(s, cost_ratio=0), "cost_ratio=0 must be a positive number"),
+    (lambda s: ThresholdExplorer(s, threshold=2), r"threshold=2 is outside \[0, 1\]"),
+    (lambda s: scaled(s, 0), "must be a positive temperature"),
+    (lambda s: net_benefit(s, [0.2, 1.0]), "strictly between 0 and 1"),
+])
+def test_bad_settings(call, msg):
+    with pytest.raises(ValueError, match=msg): call(_scores('val'))
+
+
+def test_bad_scores():
+    with pytest.raises(ValueError, match="`targ` has 3 items but `score` has 2"): Scores([0, 1, 1], [0.1, 0.2], 'val')
+    with pytest.raises(ValueError, match="`targ` has 2 items but `logit` has 3"): Scores([0, 1], [0.1, 0.2], 'val', logit=[1, 2, 3])
+    with pytest.raises(ValueError, match="outside \\[0, 1\\]"): Scores([0, 1], [0.1, 1.2], 'val')
+    with pytest.raises(ValueError, match="binary labels 0/1"): Scores([0, 3], [0.1, 0.2], 'val')
+    with pytest.raises(ValueError, match="NaN"): Scores([0, 1], [0.1, float('nan')], 'val')
+    with pytest.raises(ValueError, match="split='valid' is unknown"): Scores([0, 1], [0.1, 0.2], 'valid')
+    with pytest.raises(ValueError, match="needs log-odds"): fit_temperature(Scores([0, 1, 0, 1], [0.1, 0.8, 0.3, 0.6], 'val'))
+
+
+def test_get_scores_needs_a_binary_model():
+    import torch.nn as nn
+    from imbalance_course.data import ImageData, make_synthetic
+    sp = make_synthetic(n=40, size=8, ratio=3)
+    data = ImageData('toy', ('normal', 'lesion'), 1, sp, sp, sp)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+    with pytest.raises(ValueError, match="the model has 3 outputs; thresholds need a binary classifier"): get_scores(model, data)
+    sc = get_scores(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), data)
+    assert [s.split for s in sc.values()] == ['val', 'test'] and len(sc['val']) == len(data.val)
