@@ -4,7 +4,7 @@
 
 # %% ../nbs/03b_recipes.ipynb #7bedb94c
 from __future__ import annotations
-import atexit, dataclasses, hashlib, importlib, inspect, json, re, shutil, tempfile, time
+import atexit, dataclasses, hashlib, importlib, inspect, json, re, shutil, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import matplotlib.pyplot as plt, numpy as np, pandas as pd, torch.nn as nn
@@ -364,13 +364,30 @@ def run_dir(recipe:Recipe, store:str|Path) -> Path:
     "The folder of `recipe`'s run inside the run store `store`."
     return Path(store)/f"{recipe.dataset}-{recipe.model['name']}-s{recipe.seed}-{recipe.key}"
 
+def _reevaluate(recipe:Recipe, out:Path, res:dict, data_dir=None, download:bool=True, **_) -> dict:
+    "A finished run's metrics evaluated again, under the current `EVAL_FORMAT`, from its `best.pt`; its training record is kept."
+    data = load_data(recipe, data_dir, download)
+    model = build_model(recipe, data, pretrained=False)
+    model.load_state_dict(load_checkpoint(out/'best.pt')['model'])
+    res = res | evaluate(model.eval(), data, recipe.threshold if data.n_cls == 2 else None) | {'eval_format': EVAL_FORMAT}
+    write_json(res, out/'metrics.json')
+    return res
+
+def _finished(done:Path) -> dict|None:
+    "The run's `metrics.json`, or None (with a warning) when it is damaged: the run is then resumed or trained again."
+    try: return json.loads(done.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        warnings.warn(f"{done} is damaged ({e}); the run is resumed from its checkpoint or trained again, never read")
+        return None
+
 def get_run(recipe:Recipe, store:str|Path='runs/store', **kwargs) -> dict:
-    "`recipe`'s metrics from the run store: read if the run finished, else trained or resumed (`kwargs` go to `run_recipe`)."
+    "`recipe`'s metrics from the run store: read if the run finished (evaluated again from `best.pt` under an older `EVAL_FORMAT`), else trained or resumed (`kwargs` go to `run_recipe`)."
     out = run_dir(recipe, store)
     done = out/'metrics.json'
-    if done.exists():
-        res = json.loads(done.read_text())
-        if res.get('key') == recipe.key and res.get('eval_format', 1) == EVAL_FORMAT: return res
+    res = _finished(done) if done.exists() else None
+    if res is not None and res.get('key') == recipe.key:
+        if res.get('eval_format', 1) == EVAL_FORMAT: return res
+        if (out/'best.pt').exists(): return _reevaluate(recipe, out, res, **kwargs)  # seconds, even where last.pt was deleted to save space
     return run_recipe(recipe, out, resume=True, store=store, **kwargs)
 
 def run_model(recipe:Recipe, store:str|Path='runs/store', **kwargs) -> tuple:

@@ -1,0 +1,46 @@
+"""How long each lesson takes to run top to bottom, in its full mode, on this machine — and the course total.
+
+Each notebook in `nbs/` is executed in a fresh kernel from `nbs/` (as a learner runs it), with the run store in
+`runs/store` reused: a lesson whose runs are stored only evaluates them; one whose runs are missing trains them, and
+its time says so. The notebooks on disk are not changed (outputs are discarded). `--only 10 11` times some lessons.
+
+    python benchmarks/notebook_times.py [--only NN ...] [--timeout 3600] [--csv FILE]
+"""
+import argparse, os, time
+from pathlib import Path
+import nbformat, pandas as pd
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+NBS = Path(__file__).resolve().parents[1]/'nbs'
+
+
+def time_notebook(path: Path, timeout: int) -> tuple:
+    "Seconds to execute `path` in a fresh kernel with `nbs/` as working folder, and 'ok' or the error's first line."
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(NBS)}})
+    t0 = time.perf_counter()
+    try: client.execute(); status = 'ok'
+    except CellExecutionError as e: status = 'failed: ' + (str(e).strip().splitlines() or ['?'])[-1][:120]
+    except TimeoutError: status = f'timed out after {timeout} s'
+    return time.perf_counter() - t0, status
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--only', nargs='*', help='lesson number prefixes to time, e.g. 10 11 (default: every lesson)')
+    p.add_argument('--timeout', type=int, default=3600, help='seconds allowed per cell'); p.add_argument('--csv')
+    a = p.parse_args()
+    os.environ.pop('IMBALANCE_COURSE_FAST', None); os.environ.pop('IN_TEST', None)  # the full mode, as a learner runs it
+    paths = [q for q in sorted(NBS.glob('[0-9]*.ipynb')) if not a.only or any(q.name.startswith(o) for o in a.only)]
+    rows = []
+    for q in paths:
+        s, status = time_notebook(q, a.timeout)
+        rows.append({'lesson': q.stem, 'minutes': round(s / 60, 1), 'status': status})
+        print(f"{q.stem:22s} {s / 60:6.1f} min  {status}", flush=True)
+    df = pd.DataFrame(rows)
+    print(df.to_string(index=False)); print(f"total: {df.minutes.sum():.1f} min for {len(df)} notebooks")
+    if a.csv: df.to_csv(a.csv, index=False); print('wrote', a.csv)
+
+
+if __name__ == '__main__': main()
