@@ -172,6 +172,12 @@ def _sweep(targ, score):
     tp, fp = np.rint(tpr * n_pos), np.rint(fpr * n_neg)
     return thr, tp, fp, n_pos - tp, n_neg - fp
 
+def _check_cost(r):
+    "`r` as a float if it is a positive cost ratio, else an error naming it."
+    if not (np.ndim(r) == 0 and np.isfinite(r) and r > 0):
+        raise ValueError(f"cost_ratio={r!r} must be a positive number: the cost of a missed positive divided by the cost of a false alarm (e.g. 10)")
+    return float(r)
+
 def _need(value, name, method, hint):
     "`value`, or an error saying that `method` needs `name`."
     if value is None: raise ValueError(f"method={method!r} needs `{name}`, {hint}")
@@ -201,9 +207,7 @@ def pick_threshold(targ, # validation targets, 1 = positive class
         if not 0 <= target <= 1: raise ValueError(f"target={target} is not a specificity; pass a value in [0, 1]")
         i = np.flatnonzero(m['specificity'] >= target)[-1]  # specificity falls as thresholds decrease: the last hit is the lowest
     else:
-        r = _need(cost_ratio, 'cost_ratio', method, 'e.g. cost_ratio=10 if a miss costs 10 false alarms')
-        if not (np.ndim(r) == 0 and np.isfinite(r) and r > 0): raise ValueError(f"cost_ratio={r!r} must be a positive number: the cost of a missed positive relative to a false alarm, e.g. 10")
-        i = np.argmin(r * fn + fp)
+        i = np.argmin(_check_cost(_need(cost_ratio, 'cost_ratio', method, 'e.g. cost_ratio=10 if a miss costs 10 false alarms')) * fn + fp)
     return float(thr[i])
 
 # %% ../nbs/02_metrics.ipynb #765d528a

@@ -11,7 +11,7 @@ from IPython.display import clear_output, display
 from scipy.optimize import minimize_scalar
 from scipy.special import expit, logit as logodds
 from .data import ImageData, Split
-from .metrics import _need_both, _scored, _strat_idx, _vec, count_metrics, pick_threshold
+from .metrics import _check_cost, _need_both, _scored, _strat_idx, _vec, count_metrics, pick_threshold
 from .train import _batched
 
 # %% auto #0
@@ -86,11 +86,6 @@ def choose_threshold(val:Scores, # validation scores: the only split a threshold
 def _check_threshold(t):
     if not (np.ndim(t) == 0 and 0 <= float(t) <= 1): raise ValueError(f"threshold={t!r} is outside [0, 1]; scores are probabilities, so pick a threshold in [0, 1]")
     return float(t)
-
-def _check_cost(r):
-    if not (np.ndim(r) == 0 and np.isfinite(r) and r > 0):
-        raise ValueError(f"cost_ratio={r!r} must be a positive number: the cost of a missed positive divided by the cost of a false alarm (e.g. 10)")
-    return float(r)
 
 def _check_prevalence(p, name='prevalence'):
     if not (np.ndim(p) == 0 and 0 < p < 1): raise ValueError(f"{name}={p!r} must lie strictly between 0 and 1: the share of positives, e.g. 0.05")
