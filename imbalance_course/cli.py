@@ -96,6 +96,7 @@ def build_parser(full:bool=True # False: sub-commands named only, without their 
     _run_args(t)
     c = sub.add_parser('compare', help=helps['compare'], epilog=techniques_help(), formatter_class=fmt)
     c.add_argument('--recipes', nargs='+', default=['baseline'], metavar='NAME|FILE', help='recipes to compare (default: baseline)')
+    c.add_argument('--problems', nargs='+', metavar='NAME', help="problems: each sets the dataset, imbalance and epochs (pneumonia, pneumonia_1to10, breast, ...; instead of --datasets)")
     c.add_argument('--datasets', nargs='+', metavar='NAME', help="datasets (default: each recipe's own)")
     c.add_argument('--imbalance', nargs='+', type=_or_none(float), dest='imbalances', metavar='RATIO',
                    help="training-split imbalance ratios to sweep ('none': as the data come; default: each recipe's own)")
@@ -105,7 +106,10 @@ def build_parser(full:bool=True # False: sub-commands named only, without their 
     c.add_argument('--init', type=_init_arg, metavar='RECIPE', help="for recipes that fine-tune: the recipe to start from instead of their own (a name, .json file or JSON object of fields)")
     c.add_argument('--store', default='runs/store', help='the run store: one folder per run, reused (default: runs/store)')
     c.add_argument('--out', default='results', help='folder for runs.csv and summary.csv (default: results)')
-    c.add_argument('--list', action='store_true', help='list the registered recipes and exit')
+    c.add_argument('--list', action='store_true', help='list the registered recipes and problems, and exit')
+    c.add_argument('--plan', action='store_true', help="print each run's status (stored, to train) and estimated training time, and exit")
+    c.add_argument('--budget', type=float, default=30., metavar='MIN', help='refuse a grid estimated to train longer than this many minutes (default: 30)')
+    c.add_argument('--yes', action='store_true', help='start a grid estimated over --budget anyway')
     _run_args(c)
     return p
 
@@ -137,11 +141,18 @@ def _compare(args) -> int:
     if args.list:
         for n, r in rc.RECIPES.items(): print(f"{n}: " + ' '.join(f"{k}={_shown(rc, k, v)}"
                                                             for k, v in r.to_dict().items() if k != 'name' and v != getattr(rc.Recipe(), k)))
+        print('problems (--problems): ' + ', '.join(rc.PROBLEMS))
         return 0
-    runs, summary = rc.compare(args.recipes, args.datasets, args.imbalances, args.seeds, args.store, args.out, args.epochs, args.imbalance_cls, args.init, not args.quiet,
-                            data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)
+    grid = (args.recipes, args.datasets, args.imbalances, args.seeds, args.epochs, args.imbalance_cls, args.init, args.problems)
+    if args.plan:
+        p = rc.plan(rc.grid_of(*grid), args.store)
+        print(p.to_string(index=False))
+        print(f"{(p.status == 'to train').sum()} of {len(p)} runs to train: about {p.seconds.sum() / 60:.1f} min here (estimated from the store's measured times)")
+        return 0
+    runs, summary = rc.compare(*grid[:4], args.store, args.out, *grid[4:], budget=args.budget, yes=args.yes, progress=not args.quiet,
+                               data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)
     cols = [c for c in ('test_auc', 'test_balanced_accuracy', 'test_sensitivity', 'test_specificity') if f'{c}_mean' in summary]
-    show = summary[['recipe', 'dataset', 'imbalance', 'n_seeds']].copy()
+    show = summary[[c for c in ('recipe', 'dataset', 'imbalance', 'problem', 'n_seeds') if c in summary]].copy()
     for c in cols: show[c] = [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in summary[[f'{c}_mean', f'{c}_lo', f'{c}_hi']].values]
     print(show.to_string(index=False))
     print(f"mean [95% CI] over seeds; {len(runs)} runs -> {Path(args.out)/'runs.csv'}, {Path(args.out)/'summary.csv'}")

@@ -17,17 +17,18 @@ from .train import arch_of, bce_loss, ce_loss, environment, evaluate, fit, load_
 
 # %% auto #0
 __all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'THRESHOLDS', 'FOLLOW', 'RUN_FORMAT', 'EVAL_FORMAT',
-           'RECIPES', 'load_techniques', 'register', 'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe',
-           'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config', 'build_model', 'init_weights',
-           'run_recipe', 'run_dir', 'get_run', 'run_model', 'lesson_store', 'remove_lesson_stores', 'flat_metrics',
-           'summarize', 'write_csv', 'compare', 'paired_diff', 'ci_table', 'plot_ci']
+           'RECIPES', 'PROBLEMS', 'EPOCH_SECONDS', 'load_techniques', 'register', 'settings', 'parse_spec', 'spec_str',
+           'Recipe', 'register_recipe', 'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config',
+           'build_model', 'init_weights', 'run_recipe', 'run_dir', 'get_run', 'run_model', 'lesson_store',
+           'remove_lesson_stores', 'Problem', 'get_problem', 'flat_metrics', 'summarize', 'write_csv', 'grid_of',
+           'compare', 'plan', 'check_budget', 'paired_diff', 'ci_table', 'plot_ci']
 
 # %% ../nbs/03b_recipes.ipynb #eb78b5c1
 KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
 REGISTRY = {'model': MODELS, 'sampler': {}, 'loss': {}, 'wrapper': {}, 'callback': {}}
 CONTEXT = ('data', 'train', 'in_chans', 'n_cls', 'seed', 'epochs')  # filled in by the run, never settings
 REQUIRED = '<required>'
-TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.augment', 'imbalance_course.losses', 'imbalance_course.auc', 'imbalance_course.attention', 'imbalance_course.sam_ema']  # each lesson that registers techniques adds its module here
+TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.augment', 'imbalance_course.losses', 'imbalance_course.auc', 'imbalance_course.attention', 'imbalance_course.sam_ema', 'imbalance_course.capstone']  # each lesson that registers techniques adds its module here
 
 def load_techniques():
     "Import every lesson module that registers techniques and recipes (`TECHNIQUE_MODULES`); cheap once imported."
@@ -412,6 +413,34 @@ def remove_lesson_stores():
     "Delete the temporary stores `lesson_store` made in this process; a lesson's last cell calls it (test workers exit without running `atexit`)."
     while _FAST_STORES: shutil.rmtree(_FAST_STORES.pop(), ignore_errors=True)
 
+# %% ../nbs/03b_recipes.ipynb #c63d1bd2
+@dataclass(frozen=True)
+class Problem:
+    "A dataset as the course studies it: the data, the training-split imbalance and the schedule every recipe runs on it."
+    dataset:str # dataset name
+    imbalance:float|None = None # `Recipe.imbalance`: make one class of the training split this rare; None: as the data come
+    imbalance_cls:int|None = None # `Recipe.imbalance_cls`: the class made rare
+    epochs:int = 10 # epochs of a recipe trained from scratch
+    finetune_epochs:int = 5 # epochs of a recipe that starts from another run (`Recipe.init`; that run gets `epochs`)
+    label:str = '' # the name tables and plots show
+
+    def __call__(self, r:Recipe) -> Recipe:
+        "Recipe `r` on this problem: its data and its schedule."
+        data = dict(dataset=self.dataset, imbalance=self.imbalance, imbalance_cls=self.imbalance_cls)
+        if r.init is None: return r.replace(**data, epochs=self.epochs)
+        return r.replace(**data, epochs=self.finetune_epochs, init=r.init | {'epochs': self.epochs})
+
+PROBLEMS = {'pneumonia': Problem('pneumoniamnist', label='PneumoniaMNIST'),
+            'pneumonia_1to10': Problem('pneumoniamnist', 10., 1, label='pneumonia 1:10'),
+            'breast': Problem('breastmnist', epochs=30, finetune_epochs=10, label='BreastMNIST'),
+            'synthetic': Problem('synthetic', label='synthetic')}
+
+def get_problem(p:Problem|str) -> Problem:
+    "`p` itself or the problem registered as `p` in `PROBLEMS`."
+    if isinstance(p, Problem): return p
+    if p not in PROBLEMS: raise ValueError(f"problem {p!r} is unknown; choose one of: {', '.join(PROBLEMS)}")
+    return PROBLEMS[p]
+
 # %% ../nbs/03b_recipes.ipynb #7d3d3fea
 def flat_metrics(res:dict) -> dict:
     "The numbers of a `metrics.json` dict as one flat row."
@@ -420,14 +449,19 @@ def flat_metrics(res:dict) -> dict:
     for op in (k for k in res if k.startswith('at_val_')): row |= {f'{op}_{k}': v for k, v in res[op].items()}  # the operating points picked on val
     return row
 
-_ID_COLS = ('recipe', 'dataset', 'imbalance', 'seed', 'key', 'torch', 'hardware')
+_ID_COLS = ('recipe', 'dataset', 'imbalance', 'problem', 'seed', 'key', 'torch', 'hardware')
+
+def _data_cols(runs:pd.DataFrame) -> list:
+    "The columns that name the data of a row of `runs`: dataset and imbalance, and the problem where `compare` ran problems."
+    return ['dataset', 'imbalance'] + (['problem'] if 'problem' in runs and runs.problem.notna().any() else [])
 
 def summarize(runs:pd.DataFrame) -> pd.DataFrame:
     "One row per recipe × dataset × imbalance of `runs`: `n_seeds`, and each metric's mean over seeds with its 95% CI."
     metrics = [c for c in runs.columns if c not in _ID_COLS and pd.api.types.is_numeric_dtype(runs[c])]
     rows = []
-    for (rec, ds, imb), g in runs.groupby(['recipe', 'dataset', 'imbalance'], sort=False, dropna=False):
-        row = {'recipe': rec, 'dataset': ds, 'imbalance': imb, 'n_seeds': g['seed'].nunique()}
+    cols = ['recipe', *_data_cols(runs)]
+    for vals, g in runs.groupby(cols, sort=False, dropna=False):
+        row = dict(zip(cols, vals)) | {'n_seeds': g['seed'].nunique()}
         for m in metrics:
             v = g[m].dropna()
             ci = mean_ci(v) if len(v) else dict(mean=np.nan, lo=np.nan, hi=np.nan)
@@ -439,7 +473,27 @@ def write_csv(df:pd.DataFrame, path:str|Path):
     "Write `df` to `path` as CSV (no index), atomically."
     with atomic_path(path) as tmp: df.to_csv(tmp, index=False)
 
-# %% ../nbs/03b_recipes.ipynb #643a49fd
+# %% ../nbs/03b_recipes.ipynb #b3c2f3f6
+def grid_of(recipes=('baseline',), # names, .json files or `Recipe`s
+            datasets=None, # dataset names; None: each recipe's own
+            imbalances=None, # training-split imbalance ratios (`Recipe.imbalance`; None in the list: as the data come); None: each recipe's own
+            seeds=(0, 1, 2), # one run per seed
+            epochs:int|None=None, # override every recipe's epochs (a different run, with its own key)
+            imbalance_cls:int|None=None, # with `imbalances`: the class made rare (e.g. 1, the disease); None: each recipe's own
+            init=None, # for the recipes that fine-tune (`Recipe.init`): the recipe to start from instead of their own; None: their own
+            problems=None # `Problem`s or names in `PROBLEMS`, instead of datasets, imbalances, epochs and imbalance_cls
+           ) -> list:
+    "The recipes of the grid recipes × (problems, or datasets × imbalances) × seeds, in the order `compare` runs them."
+    if problems is not None and (datasets, imbalances, epochs, imbalance_cls) != (None,) * 4:
+        raise ValueError("give problems (each sets the dataset, imbalance and epochs) or datasets, imbalances and epochs, not both")
+    rs = [get_recipe(r) for r in recipes]
+    if init is not None: rs = [r.replace(init=init) if r.init is not None else r for r in rs]
+    if problems is not None: return [get_problem(p)(r).replace(seed=s) for r in rs for p in problems for s in seeds]
+    keep = object()  # "the recipe's own value"
+    over = lambda d, i, s: ({'seed': s} | ({'dataset': d} if d is not keep else {}) | ({'imbalance': i} if i is not keep else {})
+                            | ({'epochs': epochs} if epochs is not None else {}) | ({'imbalance_cls': imbalance_cls} if imbalance_cls is not None else {}))
+    return [r.replace(**over(d, i, s)) for r in rs for d in (datasets or [keep]) for i in ([keep] if imbalances is None else imbalances) for s in seeds]
+
 def compare(recipes=('baseline',), # names, .json files or `Recipe`s
             datasets=None, # dataset names; None: each recipe's own
             imbalances=None, # training-split imbalance ratios (`Recipe.imbalance`; None in the list: as the data come); None: each recipe's own
@@ -449,25 +503,78 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
             epochs:int|None=None, # override every recipe's epochs (a different run, with its own key)
             imbalance_cls:int|None=None, # with `imbalances`: the class made rare (e.g. 1, the disease); None: each recipe's own
             init=None, # for the recipes that fine-tune (`Recipe.init`): the recipe to start from instead of their own; None: their own
+            problems=None, # `Problem`s or names in `PROBLEMS`, instead of datasets, imbalances, epochs and imbalance_cls (runs get a `problem` column: its label)
+            budget:float|None=None, # minutes: refuse a grid whose training is estimated (`plan`) to take longer, unless `yes`; None: no limit
+            yes:bool=False, # start a grid over `budget` anyway
             progress:bool=True, **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
            ) -> tuple:
-    "Run the grid recipes × datasets × imbalances × seeds through the run store; return (and write) `runs` and `summary`."
-    keep = object()  # "the recipe's own value"
-    over = lambda d, i, s: ({'seed': s} | ({'dataset': d} if d is not keep else {}) | ({'imbalance': i} if i is not keep else {})
-                            | ({'epochs': epochs} if epochs is not None else {}) | ({'imbalance_cls': imbalance_cls} if imbalance_cls is not None else {}))
-    start = lambda r: {'init': init} if init is not None and r.init is not None else {}
-    grid = [get_recipe(r).replace(**over(d, i, s), **start(get_recipe(r))) for r in recipes for d in (datasets or [keep])
-            for i in ([keep] if imbalances is None else imbalances) for s in seeds]
+    "Run the grid recipes × (problems, or datasets × imbalances) × seeds through the run store; return (and write) `runs` and `summary`."
+    grid = grid_of(recipes, datasets, imbalances, seeds, epochs, imbalance_cls, init, problems)
+    if budget is not None: check_budget(plan(grid, store), budget, yes)
+    label = lambda p: get_problem(p).label or (p if isinstance(p, str) else get_problem(p).dataset)
+    probs = [label(p) for _ in recipes for p in problems for _ in seeds] if problems is not None else [None] * len(grid)
     rows, bar = [], tqdm(grid, desc='runs', unit='run', disable=not progress)
-    for r in bar:
+    for r, prob in zip(bar, probs):
         bar.set_postfix_str(f"{r.name} on {r.dataset}, seed {r.seed}")
         res = get_run(r, store, progress=False, **kwargs)
         env = res.get('environment', {})
-        rows.append({'recipe': r.name, 'dataset': r.dataset, 'imbalance': r.imbalance, 'seed': r.seed, 'key': r.key, **flat_metrics(res),
-                     'torch': env.get('torch'), 'hardware': env.get('gpu') or env.get('cpu')})
+        rows.append({'recipe': r.name, 'dataset': r.dataset, 'imbalance': r.imbalance, 'problem': prob, 'seed': r.seed, 'key': r.key,
+                     **flat_metrics(res), 'torch': env.get('torch'), 'hardware': env.get('gpu') or env.get('cpu')})
     runs = pd.DataFrame(rows); summary = summarize(runs)
     if out is not None: write_csv(runs, Path(out)/'runs.csv'); write_csv(summary, Path(out)/'summary.csv')
     return runs, summary
+
+# %% ../nbs/03b_recipes.ipynb #92699a65
+EPOCH_SECONDS = 9.  # one epoch of ResNet18 on PneumoniaMNIST's 4,708 training images on 2 CPU cores (lesson 03a): the guess with nothing measured
+
+def _measured(store:str|Path) -> pd.DataFrame:
+    "Every finished run in `store`: the key of its recipe with seed 0, its data, epochs, whether it has a wrapper, and its training seconds."
+    rows = []
+    for m in sorted(Path(store).glob('*/metrics.json')):
+        try: res = json.loads(m.read_text()); r = Recipe.from_dict(res['recipe']); secs = float(res['seconds'])
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError): continue  # damaged or foreign: nothing measured
+        rows.append(dict(family=r.replace(seed=0).key, dataset=r.dataset, imbalance=r.imbalance or 0., epochs=r.epochs,
+                         steps=2 if r.wrapper else 1, seconds=secs))
+    return pd.DataFrame(rows, columns=['family', 'dataset', 'imbalance', 'epochs', 'steps', 'seconds'])
+
+def _estimate(r:Recipe, seen:pd.DataFrame) -> tuple:
+    "Estimated training seconds of `r`'s run, and what the estimate rests on."
+    same = seen[seen.family == r.replace(seed=0).key]
+    if len(same): return float(same.seconds.median()), 'this recipe, other seeds'
+    steps = 2 if r.wrapper else 1
+    data = seen[(seen.dataset == r.dataset) & (seen.imbalance == (r.imbalance or 0.))]
+    if len(data): return float((data.seconds / data.epochs / data.steps).median()) * r.epochs * steps, 'other recipes on these data'
+    return EPOCH_SECONDS * r.epochs * steps, f'nothing measured on these data: {EPOCH_SECONDS:g} s per epoch'
+
+def plan(grid:list, # `grid_of`'s recipes
+         store:str|Path='runs/store' # the run store
+        ) -> pd.DataFrame:
+    "What running `grid` would do: each run `stored`, `to evaluate` (an older `EVAL_FORMAT`) or `to train`, with estimated training seconds."
+    seen, rows, counted = _measured(store), [], set()
+    for r in grid:
+        todo = [r] + ([Recipe.from_dict(r.init).replace(seed=r.seed)] if r.init else [])  # a fine-tune trains its start first if missing
+        for i, q in enumerate(todo):
+            if q.key in counted: continue
+            counted.add(q.key); done = run_dir(q, store)/'metrics.json'
+            res = _finished(done) if done.exists() else None
+            status = 'to train' if res is None or res.get('key') != q.key else 'stored' if res.get('eval_format', 1) == EVAL_FORMAT else 'to evaluate'
+            if i and status != 'to train': continue  # a start run only matters when it is missing
+            secs, basis = _estimate(q, seen) if status == 'to train' else (0., '')
+            rows.append(dict(recipe=r.name + (' (its start run)' if i else ''), dataset=q.dataset, imbalance=q.imbalance, seed=q.seed,
+                             status=status, seconds=round(secs, 1), basis=basis))
+    return pd.DataFrame(rows, columns=['recipe', 'dataset', 'imbalance', 'seed', 'status', 'seconds', 'basis'])
+
+def check_budget(p:pd.DataFrame, # `plan`'s table
+                 budget:float, # minutes
+                 yes:bool=False # go on anyway
+                ):
+    "Refuse (ValueError) a plan whose training is estimated over `budget` minutes, unless `yes`."
+    if budget <= 0: raise ValueError(f"budget={budget} must be a positive number of minutes")
+    minutes = p.seconds.sum() / 60
+    if minutes > budget and not yes:
+        raise ValueError(f"this grid would train {(p.status == 'to train').sum()} of its runs, about {minutes:.0f} min here (estimated from "
+                         f"the run store's measured times), more than the budget of {budget:g} min: start it anyway with --yes "
+                         f"(yes=True), raise --budget, or compare fewer recipes, datasets or seeds; --plan lists every run's estimate")
 
 # %% ../nbs/03b_recipes.ipynb #63ab8291
 def paired_diff(runs:pd.DataFrame, # `compare`'s runs: one row per recipe × dataset × imbalance × seed
@@ -476,12 +583,13 @@ def paired_diff(runs:pd.DataFrame, # `compare`'s runs: one row per recipe × dat
                ) -> pd.DataFrame:
     "Each recipe minus `control` on the same data and seed: per metric the mean difference and its 95% CI over seeds."
     rows = []
-    for (ds, imb), g in runs.groupby(['dataset', 'imbalance'], sort=False, dropna=False):
+    cols = _data_cols(runs)
+    for vals, g in runs.groupby(cols, sort=False, dropna=False):
         base = g[g.recipe == control].set_index('seed')
-        if base.empty: raise ValueError(f"the control recipe {control!r} has no runs on {ds} (imbalance {imb}); add it to the comparison or choose another control")
+        if base.empty: raise ValueError(f"the control recipe {control!r} has no runs on {vals[0]} (imbalance {vals[1]}); add it to the comparison or choose another control")
         for rec, r in g[g.recipe != control].groupby('recipe', sort=False):
             r = r.set_index('seed'); seeds = r.index.intersection(base.index)
-            row = {'recipe': rec, 'dataset': ds, 'imbalance': imb, 'n_seeds': len(seeds)}
+            row = {'recipe': rec, **dict(zip(cols, vals)), 'n_seeds': len(seeds)}
             for m in metrics:
                 ci = mean_ci(r.loc[seeds, m] - base.loc[seeds, m]) if len(seeds) else dict(mean=np.nan, lo=np.nan, hi=np.nan)
                 row |= {f'{m}_diff': ci['mean'], f'{m}_lo': ci['lo'], f'{m}_hi': ci['hi']}

@@ -1,9 +1,24 @@
-"End-to-end checks of the installed `imbalance-course` command."
+"End-to-end checks of `imbalance-course`: most through its `main` in this process (`run`), the installed console script itself where the process matters (`cli`)."
 import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pandas as pd, pytest, torch
 
 KEYS = {'auc', 'pr_auc', 'accuracy', 'balanced_accuracy', 'sensitivity', 'specificity', 'f1', 'spec_at_sens90'}
+
+
+def run(*args, data_dir=None):
+    "`imbalance-course ARGS` in this process (the console script's `main`): returncode, stdout and stderr, as `cli` gives them, without ~7 s of start-up."
+    import contextlib, io, types
+    from imbalance_course.cli import main
+    out, err, old = io.StringIO(), io.StringIO(), os.environ.get('IMBALANCE_COURSE_DATA')
+    if data_dir: os.environ['IMBALANCE_COURSE_DATA'] = str(data_dir)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try: rc = main([str(a) for a in args])
+            except SystemExit as e: rc = e.code
+    finally:
+        if data_dir: os.environ.pop('IMBALANCE_COURSE_DATA') if old is None else os.environ.__setitem__('IMBALANCE_COURSE_DATA', old)
+    return types.SimpleNamespace(returncode=rc, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def cli(*args, data_dir=None, cwd=None):
@@ -23,7 +38,7 @@ def test_datasets_lists_names_and_cache(data_dir):
 
 def test_train_synthetic_writes_metrics_and_checkpoint(tmp_path):
     out = tmp_path/'run'
-    r = cli('train', '--dataset', 'synthetic', '--epochs', '1', '--seed', '0', '--out', out, '--quiet', '--device', 'cpu')
+    r = run('train', '--dataset', 'synthetic', '--epochs', '1', '--seed', '0', '--out', out, '--quiet', '--device', 'cpu')
     assert r.returncode == 0, r.stderr
     m = json.loads((out/'metrics.json').read_text())
     assert KEYS <= set(m['val']) and KEYS <= set(m['test']) and 0 < m['threshold'] < 1 and m['seconds'] > 0
@@ -39,7 +54,7 @@ def test_help_lists_every_field_and_registered_technique():
     from imbalance_course.recipes import REGISTRY, Recipe, load_techniques
     import dataclasses
     load_techniques()  # every lesson's registrations, as the CLI loads them
-    r = cli('train', '--help')
+    r = run('train', '--help')
     assert r.returncode == 0
     opts = {'callbacks': '--callback'}
     for f in dataclasses.fields(Recipe): assert opts.get(f.name, f'--{f.name}') in r.stdout, f.name
@@ -49,10 +64,10 @@ def test_help_lists_every_field_and_registered_technique():
 
 
 def test_recipe_file_round_trip(tmp_path):
-    shown = cli('train', '--dataset', 'synthetic', '--loss', 'bce', '--epochs', '1', '--show')
+    shown = run('train', '--dataset', 'synthetic', '--loss', 'bce', '--epochs', '1', '--show')
     assert shown.returncode == 0, shown.stderr
     (tmp_path/'r.json').write_text(shown.stdout)
-    r = cli('train', '--recipe', tmp_path/'r.json', '--seed', '3', '--out', tmp_path/'run', '--quiet')
+    r = run('train', '--recipe', tmp_path/'r.json', '--seed', '3', '--out', tmp_path/'run', '--quiet')
     assert r.returncode == 0, r.stderr
     cfg = json.loads((tmp_path/'run'/'config.json').read_text())['recipe']
     assert cfg == {**json.loads(shown.stdout), 'seed': 3} and cfg['loss'] == {'name': 'bce'}
@@ -63,13 +78,13 @@ def test_compare_reuses_and_resumes_runs(tmp_path):
     from imbalance_course.recipes import Recipe, run_dir, run_recipe
     from imbalance_course.train import Callback
     store, args = tmp_path/'store', ('--datasets', 'synthetic', '--epochs', '2', '--quiet')
-    r = cli('compare', '--recipes', 'baseline', 'bce', '--seeds', '0', *args, '--store', store, '--out', tmp_path/'res')
+    r = run('compare', '--recipes', 'baseline', 'bce', '--seeds', '0', *args, '--store', store, '--out', tmp_path/'res')
     assert r.returncode == 0, r.stderr
     runs, summary = pd.read_csv(tmp_path/'res'/'runs.csv'), pd.read_csv(tmp_path/'res'/'summary.csv')
     assert list(runs.recipe) == ['baseline', 'bce'] and set(summary.recipe) == {'baseline', 'bce'}
     assert {'n_seeds', 'test_auc_mean', 'test_auc_lo', 'test_auc_hi', 'at_val_sens90_test_specificity_mean'} <= set(summary.columns)
     stamps = {p: p.stat().st_mtime_ns for p in store.glob('*/metrics.json')}
-    again = cli('compare', '--recipes', 'baseline', 'bce', '--seeds', '0', *args, '--store', store, '--out', tmp_path/'res2')
+    again = run('compare', '--recipes', 'baseline', 'bce', '--seeds', '0', *args, '--store', store, '--out', tmp_path/'res2')
     assert again.returncode == 0 and stamps == {p: p.stat().st_mtime_ns for p in store.glob('*/metrics.json')}
     assert pd.read_csv(tmp_path/'res2'/'runs.csv').equals(runs)
     # seed 1 of the baseline is interrupted after its first epoch, then compare finishes it from the checkpoint
@@ -78,25 +93,25 @@ def test_compare_reuses_and_resumes_runs(tmp_path):
     rec = Recipe(dataset='synthetic', epochs=2, seed=1)
     with pytest.raises(KeyboardInterrupt): run_recipe(rec, run_dir(rec, store), progress=False, cbs=[Crash()])
     first_epoch = torch.load(run_dir(rec, store)/'last.pt', weights_only=True)['history'][0]
-    r = cli('compare', '--recipes', 'baseline', '--seeds', '1', *args, '--store', store, '--out', tmp_path/'res3')
+    r = run('compare', '--recipes', 'baseline', '--seeds', '1', *args, '--store', store, '--out', tmp_path/'res3')
     assert r.returncode == 0, r.stderr
     hist = json.loads((run_dir(rec, store)/'metrics.json').read_text())['history']
     assert len(hist) == 2 and hist[0] == first_epoch  # epoch 1 came from the checkpoint, not from a new training
-    fresh = cli('compare', '--recipes', 'baseline', '--seeds', '1', *args, '--store', tmp_path/'fresh', '--out', tmp_path/'res4')
+    fresh = run('compare', '--recipes', 'baseline', '--seeds', '1', *args, '--store', tmp_path/'fresh', '--out', tmp_path/'res4')
     assert fresh.returncode == 0
     cols = [c for c in runs.columns if c.startswith(('val_', 'test_'))]
     assert pd.read_csv(tmp_path/'res3'/'runs.csv')[cols].equals(pd.read_csv(tmp_path/'res4'/'runs.csv')[cols])  # same as uninterrupted
 
 
 def test_bad_dataset_one_line_error_and_nothing_written(tmp_path):
-    r = cli('train', '--dataset', 'pneumonia', '--out', tmp_path/'run')
+    r = run('train', '--dataset', 'pneumonia', '--out', tmp_path/'run')
     assert r.returncode == 2 and 'Traceback' not in r.stderr
     assert "dataset 'pneumonia' is unknown; choose one of:" in r.stderr
     assert not (tmp_path/'run').exists()
 
 
 def test_missing_data_offline_error(tmp_path):
-    r = cli('--data-dir', tmp_path/'empty', 'train', '--dataset', 'breastmnist', '--no-download', '--out', tmp_path/'run')
+    r = run('--data-dir', tmp_path/'empty', 'train', '--dataset', 'breastmnist', '--no-download', '--out', tmp_path/'run')
     assert r.returncode == 2 and 'breastmnist.npz' in r.stderr and 'IMBALANCE_COURSE_DATA' in r.stderr, r.stderr
     assert 'https://' in r.stderr and str(tmp_path/'empty') in r.stderr
     assert not (tmp_path/'run').exists() and not list((tmp_path/'empty').glob('*.npz'))
@@ -104,8 +119,8 @@ def test_missing_data_offline_error(tmp_path):
 
 def test_other_config_in_same_out_is_refused(tmp_path):
     out = tmp_path/'run'
-    assert cli('train', '--dataset', 'synthetic', '--epochs', '1', '--out', out, '--quiet').returncode == 0
-    r = cli('train', '--dataset', 'synthetic', '--epochs', '1', '--seed', '1', '--out', out, '--quiet')
+    assert run('train', '--dataset', 'synthetic', '--epochs', '1', '--out', out, '--quiet').returncode == 0
+    r = run('train', '--dataset', 'synthetic', '--epochs', '1', '--seed', '1', '--out', out, '--quiet')
     assert r.returncode == 2 and 'seed: 0 vs 1' in r.stderr and '--no-resume' in r.stderr
 
 
@@ -134,15 +149,15 @@ def test_bad_numbers_name_the_option(tmp_path, capsys):
 
 def test_failed_start_does_not_block_the_corrected_command(tmp_path):
     out = tmp_path/'run'
-    r = cli('train', '--dataset', 'synthetic', '--bs', '5000', '--epochs', '1', '--out', out, '--quiet')
+    r = run('train', '--dataset', 'synthetic', '--bs', '5000', '--epochs', '1', '--out', out, '--quiet')
     assert r.returncode == 2 and 'lower bs' in r.stderr
-    r = cli('train', '--dataset', 'synthetic', '--epochs', '1', '--out', out, '--quiet')
+    r = run('train', '--dataset', 'synthetic', '--epochs', '1', '--out', out, '--quiet')
     assert r.returncode == 0, r.stderr
 
 
 def test_out_is_a_file(tmp_path):
     (tmp_path/'f').write_text('x')
-    r = cli('train', '--dataset', 'synthetic', '--out', tmp_path/'f')
+    r = run('train', '--dataset', 'synthetic', '--out', tmp_path/'f')
     assert r.returncode == 2 and 'is a file; a run needs a folder' in r.stderr and 'Traceback' not in r.stderr
 
 
@@ -167,13 +182,36 @@ def test_ctrl_c_says_how_to_resume_and_rerun_keeps_training_time(tmp_path):
 
 
 def test_data_dir_after_the_subcommand(tmp_path):
-    r = cli('train', '--dataset', 'breastmnist', '--no-download', '--data-dir', tmp_path/'empty', '--out', tmp_path/'run')
+    r = run('train', '--dataset', 'breastmnist', '--no-download', '--data-dir', tmp_path/'empty', '--out', tmp_path/'run')
     assert r.returncode == 2 and str(tmp_path/'empty') in r.stderr and 'breastmnist.npz' in r.stderr
 
 
 def test_written_files_follow_the_umask(tmp_path):
-    r = cli('train', '--dataset', 'synthetic', '--epochs', '1', '--out', tmp_path/'run', '--quiet')
+    r = run('train', '--dataset', 'synthetic', '--epochs', '1', '--out', tmp_path/'run', '--quiet')
     assert r.returncode == 0
     mask = os.umask(0); os.umask(mask)
     for f in ('metrics.json', 'config.json', 'last.pt', 'best.pt'):
         assert (tmp_path/'run'/f).stat().st_mode & 0o777 == 0o666 & ~mask, f
+
+
+def test_compare_problems_list_plan_and_budget(tmp_path, capsys):
+    "compare --list names every recipe and problem; --plan estimates without training; a grid over --budget is refused, nothing trained."
+    from imbalance_course.cli import main
+    assert main(['compare', '--list']) == 0
+    out = capsys.readouterr().out
+    assert {'baseline:', 'over_focal:', 'resnet22_cbam_auc:', 'sam_ema_focal:'} <= {l.split()[0] for l in out.splitlines() if l.strip()}
+    assert 'problems (--problems): pneumonia, pneumonia_1to10, breast' in out
+    store, grid = str(tmp_path/'store'), ['compare', '--recipes', 'baseline', 'focal', '--problems', 'synthetic', '--seeds', '0', '1', '2']
+    assert main([*grid, '--store', store, '--plan']) == 0
+    out = capsys.readouterr().out
+    assert '6 of 6 runs to train' in out and 'nothing measured on these data: 9 s per epoch' in out
+    assert main([*grid, '--store', store, '--budget', '1', '--out', str(tmp_path/'res'), '--quiet']) == 2
+    err = capsys.readouterr().err
+    assert 'about 9 min here' in err and 'more than the budget of 1 min' in err and '--yes' in err, err
+    assert not (tmp_path/'store').exists() and not (tmp_path/'res').exists()  # refused before anything was written
+    assert main(['compare', '--recipes', 'focall', '--store', store]) == 2
+    assert "recipe 'focall' is unknown; choose one of: baseline" in capsys.readouterr().err
+    assert main(['compare', '--problems', 'pneumonia10', '--store', store]) == 2
+    assert "problem 'pneumonia10' is unknown; choose one of: pneumonia, pneumonia_1to10, breast" in capsys.readouterr().err
+    assert main(['compare', '--problems', 'breast', '--datasets', 'breastmnist', '--store', store]) == 2
+    assert 'not both' in capsys.readouterr().err
