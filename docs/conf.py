@@ -291,6 +291,11 @@ suppress_warnings = ['mystnb.unknown_mime_type', 'myst.header']
 
 autodoc_member_order = 'bysource'
 autodoc_preserve_defaults = True
+# preserve_defaults swaps a documented function's defaults for their source text; the lessons register recipes at import
+# time from their builders' defaults (hashed as JSON), so every lesson module is imported, and its recipes registered,
+# before autodoc touches any function
+import imbalance_course.recipes  # noqa: E402
+imbalance_course.recipes.load_techniques()
 autodoc_typehints = 'signature'
 autodoc_mock_imports = []
 autodoc_inherit_docstrings = False  # no torch docstrings on our nn.Module subclasses

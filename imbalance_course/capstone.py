@@ -81,7 +81,7 @@ def forest_plot(d:pd.DataFrame, # `paired_test`'s output (several problems: a `p
     fig.tight_layout()
     return fig
 
-# %% ../nbs/12_capstone.ipynb #a6f552a3
+# %% ../nbs/12_capstone.ipynb #005a3e55
 def pareto_front(x, y) -> np.ndarray:
     "Which points (x, y) no other point beats on both (higher is better on both axes, ties kept)."
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -89,21 +89,24 @@ def pareto_front(x, y) -> np.ndarray:
     return np.array([not ((x >= xi) & (y >= yi) & ((x > xi) | (y > yi))).any() for xi, yi in zip(x, y)])
 
 def pareto_plot(s:pd.DataFrame, # `summarize`'s output for one problem
-                x:str='test_specificity', # metric on the x axis (`<x>_mean`, `_lo`, `_hi` columns)
+                x:str='test_specificity', # metric on the x axis (its `<x>_mean` column)
                 y:str='test_sensitivity', # metric on the y axis
                 ax=None, title:str|None=None, control:str='baseline'):
-    "Every recipe's mean (x, y) with its 95% CIs as a cross; the Pareto front labelled and joined, the control in grey."
+    "Every recipe's mean (x, y) over seeds; the Pareto front joined and labelled, the control circled in grey."
     if ax is None: _, ax = plt.subplots(figsize=(4, 3.6))
-    mx, my = s[f'{x}_mean'].to_numpy(), s[f'{y}_mean'].to_numpy()
+    mx, my, names = s[f'{x}_mean'].to_numpy(), s[f'{y}_mean'].to_numpy(), list(s.recipe)
     front = pareto_front(mx, my)
-    ax.errorbar(mx, my, xerr=[mx - s[f'{x}_lo'], s[f'{x}_hi'] - mx], yerr=[my - s[f'{y}_lo'], s[f'{y}_hi'] - my],
-                fmt='none', ecolor='lightgray', lw=0.8, zorder=1)
-    ax.scatter(mx[~front], my[~front], s=14, color='C0', alpha=0.5, zorder=2)
+    ax.scatter(mx[~front], my[~front], s=14, color='C0', alpha=0.6, zorder=2)
     i = np.argsort(mx[front]); ax.plot(mx[front][i], my[front][i], 'o-', color='C3', ms=4, lw=1, zorder=3)
-    for rec, a, b, f in zip(s.recipe, mx, my, front):
-        if f or rec == control: ax.annotate(rec, (a, b), fontsize=7, xytext=(3, 3), textcoords='offset points', color='gray' if rec == control and not f else 'k')
-    if control in set(s.recipe): ax.scatter(*[v[list(s.recipe).index(control)] for v in (mx, my)], s=40, facecolor='none', edgecolor='gray', zorder=4)
-    ax.set_xlabel(x, fontsize=8); ax.set_ylabel(y, fontsize=8); ax.tick_params(labelsize=7); ax.set_title(title or '', fontsize=9)
+    for k, j in enumerate(np.flatnonzero(front)[np.argsort(mx[front])]):  # labels alternate above and below the front
+        ax.annotate(names[j], (mx[j], my[j]), fontsize=7, xytext=(4, 4 if k % 2 else -9), textcoords='offset points')
+    if control in names:
+        c = names.index(control)
+        ax.scatter(mx[c], my[c], s=60, facecolor='none', edgecolor='gray', zorder=4)
+        if not front[c]: ax.annotate(control, (mx[c], my[c]), fontsize=7, color='gray', xytext=(4, -9), textcoords='offset points')
+    ax.margins(0.15)
+    ax.set_xlabel(x.replace('_', ' '), fontsize=8); ax.set_ylabel(y.replace('_', ' '), fontsize=8); ax.tick_params(labelsize=7)
+    ax.set_title(title or '', fontsize=9)
     return ax
 
 # %% ../nbs/12_capstone.ipynb #2c4a5b5c

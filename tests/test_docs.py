@@ -243,11 +243,11 @@ def test_wide_tables_scroll_in_their_own_box_on_a_phone(browser, site):
     finally: browser.set_window_size(1280, 1000)
 
 
-def _explorer_page(browser, site):
+def _explorer_page(browser, site, lesson='10_'):
     "Open the lesson page with the threshold explorer; wait for its chart; return the scores it embeds as `Scores` per split"
     from imbalance_course.thresholds import Scores
-    stems = [s for s in lessons() if s.startswith('10_')]
-    assert stems, 'no lesson 10 notebook (nbs/10_*.ipynb): the threshold explorer lives there'
+    stems = [s for s in lessons() if s.startswith(lesson)]
+    assert stems, f'no lesson {lesson}* notebook in nbs/: a threshold explorer lives there'
     browser.get(site + f'lessons/{stems[0]}.html')
     wait_for(browser, lambda d: d.execute_script('return document.querySelectorAll(".threshold-explorer g[class*=confusion_val] text").length') == 4,
              'the explorer chart (drawn by vega-embed from the site)')
@@ -335,3 +335,9 @@ def test_cam_gallery_browses_without_a_kernel(browser, site):
     browser.execute_script(f'''const s = document.querySelector("{g} select.cam-outcome"); s.value = "TN"; s.dispatchEvent(new Event("change"));''')
     wait_for(browser, lambda d: cap(d).startswith('TN') or 'no images' in cap(d), 'a true negative after switching the outcome')
     shot(browser, 'cam_gallery')
+
+
+def test_capstone_explorer_shows_the_deployed_network(browser, site):
+    "Lesson 12's explorer draws on its page without a kernel, from BreastMNIST's validation and test scores (78 and 156 images)."
+    scores = _explorer_page(browser, site, '12_')
+    assert {k: len(v.targ) for k, v in scores.items()} == {'val': 78, 'test': 156}
