@@ -509,6 +509,7 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
             progress:bool=True, **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
            ) -> tuple:
     "Run the grid recipes × (problems, or datasets × imbalances) × seeds through the run store; return (and write) `runs` and `summary`."
+    recipes = list(recipes)
     grid = grid_of(recipes, datasets, imbalances, seeds, epochs, imbalance_cls, init, problems)
     if budget is not None: check_budget(plan(grid, store), budget, yes)
     label = lambda p: get_problem(p).label or (p if isinstance(p, str) else get_problem(p).dataset)
@@ -518,7 +519,8 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
         bar.set_postfix_str(f"{r.name} on {r.dataset}, seed {r.seed}")
         res = get_run(r, store, progress=False, **kwargs)
         env = res.get('environment', {})
-        rows.append({'recipe': r.name, 'dataset': r.dataset, 'imbalance': r.imbalance, 'problem': prob, 'seed': r.seed, 'key': r.key,
+        rows.append({'recipe': r.name, 'dataset': r.dataset, 'imbalance': r.imbalance, **({'problem': prob} if problems is not None else {}),
+                     'seed': r.seed, 'key': r.key,
                      **flat_metrics(res), 'torch': env.get('torch'), 'hardware': env.get('gpu') or env.get('cpu')})
     runs = pd.DataFrame(rows); summary = summarize(runs)
     if out is not None: write_csv(runs, Path(out)/'runs.csv'); write_csv(summary, Path(out)/'summary.csv')
