@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #4728b421
 from __future__ import annotations
-import hashlib, os, random, tempfile, urllib.error, urllib.request, warnings, zipfile
+import dataclasses, hashlib, os, random, tempfile, urllib.error, urllib.request, warnings, zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +16,9 @@ from tqdm.auto import tqdm
 # %% auto #0
 __all__ = ['DATA_ENV', 'DATASETS', 'SPLITS', 'set_seed', 'fast_mode', 'get_data_dir', 'DatasetInfo', 'dataset_info', 'Split',
            'ImageData', 'read_npz', 'read_arrays', 'file_md5', 'atomic_path', 'download_url', 'medmnist_source',
-           'fetch_medmnist', 'load_medmnist', 'load_chestxray_folder', 'stratified_split', 'make_synthetic',
-           'make_synthetic3', 'show_images', 'load_dataset', 'list_datasets', 'class_counts', 'imbalance_ratio',
-           'plot_class_counts', 'make_imbalanced']
+           'fetch_medmnist', 'note_unofficial', 'load_medmnist', 'load_chestxray_folder', 'stratified_split',
+           'make_synthetic', 'make_synthetic3', 'show_images', 'load_dataset', 'list_datasets', 'class_counts',
+           'imbalance_ratio', 'plot_class_counts', 'make_imbalanced', 'longtail_counts', 'make_longtailed']
 
 # %% ../nbs/01_data.ipynb #e6eb25d6
 def set_seed(seed:int=0, # seed for Python's `random`, NumPy and torch
@@ -43,25 +43,40 @@ def get_data_dir(data_dir:str|Path|None=None # explicit folder; wins over the en
 # %% ../nbs/01_data.ipynb #9437e149
 @dataclass(frozen=True)
 class DatasetInfo:
-    "What the course knows about one dataset: `kind` ('medmnist', 'folder' or 'synthetic'), `classes`, `pos_class`."
+    "What the course knows about one dataset: `kind` ('medmnist', 'folder' or 'synthetic'), `classes`, `pos_class`, `task`."
     name:str; kind:str; classes:tuple; pos_class:int|None=None
     remap:tuple|None=None  # new label of each raw label, when the file's labels differ from `classes`
     sizes:tuple=(28,); citation:str=''; license:str=''
+    task:str=''  # 'binary', 'multi-class' or 'ordinal' (classes in order of severity)
 
 _MEDMNIST_CITE = 'Yang et al., MedMNIST v2, Scientific Data 10:41 (2023)'
-_DERMA = ('actinic keratoses and intraepithelial carcinoma', 'basal cell carcinoma', 'benign keratosis-like lesions',
-          'dermatofibroma', 'melanoma', 'melanocytic nevi', 'vascular lesions')
-DATASETS = {i.name: i for i in [
-    DatasetInfo('pneumoniamnist', 'medmnist', ('normal', 'pneumonia'), 1, None, (28, 64, 128, 224),
-                _MEDMNIST_CITE + '; Kermany et al., Cell 172(5) (2018)', 'CC BY 4.0'),
-    DatasetInfo('breastmnist', 'medmnist', ('normal or benign', 'malignant'), 1, (1, 0), (28, 64, 128, 224),
-                _MEDMNIST_CITE + '; Al-Dhabyani et al., Data in Brief 28 (2020)', 'CC BY 4.0'),
-    DatasetInfo('dermamnist', 'medmnist', _DERMA, None, None, (28, 64, 128, 224),
-                _MEDMNIST_CITE + '; Tschandl et al., HAM10000, Scientific Data 5 (2018)', 'CC BY-NC 4.0'),
+_SOURCES = {'pneumoniamnist': 'Kermany et al., Cell 172(5) (2018)', 'breastmnist': 'Al-Dhabyani et al., Data in Brief 28 (2020)',
+            'dermamnist': 'Tschandl et al., HAM10000, Scientific Data 5 (2018)', 'retinamnist': 'Liu et al., DeepDRiD, Patterns 3(6) (2022)'}
+_OVERRIDES = {  # the course's own facts, which medmnist's INFO lacks
+    'breastmnist': dict(classes=('normal or benign', 'malignant'), remap=(1, 0)),  # the file's label 0 is malignant: the disease becomes 1
+    'retinamnist': dict(classes=('no DR', 'mild', 'moderate', 'severe', 'proliferative DR'))}  # INFO names the grades '0'..'4'
+_TASKS = {'binary-class': 'binary', 'multi-class': 'multi-class', 'ordinal-regression': 'ordinal'}
+
+# %% ../nbs/01_data.ipynb #85d279d6
+def _medmnist_info(name:str, i:dict) -> DatasetInfo:
+    "The `DatasetInfo` of MedMNIST dataset `name` from its entry `i` of medmnist's `INFO`, with the course's `_OVERRIDES`."
+    classes = tuple(i['label'][str(k)] for k in range(len(i['label'])))
+    sizes = tuple(s for s in (28, 64, 128, 224) if ('MD5' if s == 28 else f'MD5_{s}') in i)
+    cite = _MEDMNIST_CITE + (f'; {_SOURCES[name]}' if name in _SOURCES else '')
+    info = DatasetInfo(name, 'medmnist', classes, 1 if len(classes) == 2 else None, None, sizes, cite, i['license'], _TASKS[i['task']])
+    return dataclasses.replace(info, **_OVERRIDES.get(name, {}))
+
+def _medmnist_datasets() -> list:
+    "Every 2D single-label MedMNIST dataset the installed `medmnist` knows, the course's own first (3D and multi-label sets are left out)."
+    from medmnist.info import INFO
+    names = [*_SOURCES, *(n for n in INFO if n not in _SOURCES)]
+    return [_medmnist_info(n, INFO[n]) for n in names if not n.endswith('3d') and INFO[n]['task'] in _TASKS]
+
+DATASETS = {i.name: i for i in [*_medmnist_datasets(),
     DatasetInfo('chestxray_folder', 'folder', ('NORMAL', 'PNEUMONIA'), 1, None, (),
-                'Kermany et al., Cell 172(5) (2018); Mendeley Data doi:10.17632/rscbjbr9sj.2', 'CC BY 4.0'),
-    DatasetInfo('synthetic', 'synthetic', ('normal', 'lesion'), 1, None, (), 'generated by imbalance_course', 'CC0'),
-    DatasetInfo('synthetic3', 'synthetic', ('normal', 'one lesion', 'two lesions'), None, None, (), 'generated by imbalance_course', 'CC0'),
+                'Kermany et al., Cell 172(5) (2018); Mendeley Data doi:10.17632/rscbjbr9sj.2', 'CC BY 4.0', 'binary'),
+    DatasetInfo('synthetic', 'synthetic', ('normal', 'lesion'), 1, None, (), 'generated by imbalance_course', 'CC0', 'binary'),
+    DatasetInfo('synthetic3', 'synthetic', ('normal', 'one lesion', 'two lesions'), None, None, (), 'generated by imbalance_course', 'CC0', 'ordinal'),
 ]}
 
 # %% ../nbs/01_data.ipynb #b528410e
@@ -208,11 +223,22 @@ def _to_split(x:np.ndarray, y:np.ndarray, remap:tuple|None=None) -> Split:
     if remap is not None: y = torch.tensor(remap)[y]
     return Split(torch.from_numpy(np.ascontiguousarray(x)), y)
 
+_NOTED = set()  # files already said to differ from the official release, in this process
+
+def note_unofficial(path:Path, md5:str) -> bool:
+    "True if the file at `path` is the official one (MD5 `md5`); else say so, once per file and process, and return False."
+    if (got := file_md5(path)) == md5: return True
+    if str(path) not in _NOTED:
+        _NOTED.add(str(path))
+        warnings.warn(f"{path} is not the official MedMNIST file (MD5 {got}, official {md5}); it is loaded as it is, its labels and shapes checked")
+    return False
+
 def load_medmnist(name:str, size:int=28, # dataset name and image size
                   data_dir:str|Path|None=None, download:bool=True, # see `fetch_medmnist`
                   url:str|None=None) -> ImageData:
     "Load MedMNIST dataset `name` at `size` into memory, downloading it if missing; positive class = 1."
     info, path = dataset_info(name), fetch_medmnist(name, size, data_dir, download, url)
+    note_unofficial(path, medmnist_source(name, size)[2])
     arrs = read_npz(path, len(info.classes))
     return ImageData(name, info.classes, info.pos_class, *(_to_split(*arrs[s], info.remap) for s in SPLITS), source=str(path))
 
@@ -387,10 +413,10 @@ def load_dataset(name:str, # one of `DATASETS`
 # %% ../nbs/01_data.ipynb #f40b2680
 def list_datasets(data_dir:str|Path|None=None # data folder (see `get_data_dir`)
                  ) -> pd.DataFrame:
-    "One row per dataset: kind, classes, positive class, sizes, which sizes are cached in `data_dir`, licence."
+    "One row per dataset: kind, task, classes, positive class, sizes, which sizes are cached in `data_dir`, licence."
     d = get_data_dir(data_dir)
     def cached(i): return ' '.join(str(s) for s in i.sizes if (d/medmnist_source(i.name, s)[0]).exists()) if i.kind == 'medmnist' else ''
-    return pd.DataFrame([dict(name=i.name, kind=i.kind, n_cls=len(i.classes), positive=i.classes[i.pos_class] if i.pos_class is not None else '',
+    return pd.DataFrame([dict(name=i.name, kind=i.kind, task=i.task, n_cls=len(i.classes), positive=i.classes[i.pos_class] if i.pos_class is not None else '',
                               sizes=' '.join(map(str, i.sizes)), cached=cached(i), license=i.license) for i in DATASETS.values()])
 
 # %% ../nbs/01_data.ipynb #1ddd257e
@@ -430,3 +456,28 @@ def make_imbalanced(split:Split, # usually the training split, never val or test
     g = torch.Generator().manual_seed(seed)
     idx = torch.where(split.y == cls)[0]; idx = idx[torch.randperm(len(idx), generator=g)[:keep]]
     return split[torch.cat([torch.where(split.y != cls)[0], idx]).sort().values]
+
+# %% ../nbs/01_data.ipynb #d04006bf
+def longtail_counts(counts, # images per class available, in the profile's order
+                    ratio:float # ρ: images of the first class per image of the last
+                   ) -> np.ndarray:
+    "Images per class of the exponential profile n_k = n_0·ρ^(−k/(C−1)) with the largest n_0 that `counts` allow (at least 1 each)."
+    c = np.asarray(counts, dtype=float)
+    if ratio < 1: raise ValueError(f"ratio={ratio} must be >= 1 (images of the first class per image of the last)")
+    if len(c) < 2 or (c < 1).any(): raise ValueError(f"class counts {c.astype(int).tolist()} must be 2 or more classes with images each")
+    share = float(ratio) ** -(np.arange(len(c)) / (len(c) - 1))
+    return np.maximum(np.floor((c / share).min() * share + 1e-9), 1).astype(int)
+
+def make_longtailed(split:Split, # usually the training split, never val or test
+                    ratio:float, # ρ: images of the first class per image of the last
+                    seed:int=0, # which images are kept
+                    order=None # class indices from most to least frequent; None: label order (0 first)
+                   ) -> Split:
+    "Thin every class of `split` to the exponential profile `longtail_counts` over `order` (Cao et al. 2019, CIFAR-LT)."
+    counts = np.bincount(split.y.numpy())
+    order = list(range(len(counts))) if order is None else list(order)
+    if sorted(order) != list(range(len(counts))): raise ValueError(f"order={order} must list every class 0..{len(counts) - 1} once")
+    keep = dict(zip(order, longtail_counts(counts[order], ratio)))
+    g = torch.Generator().manual_seed(seed)
+    idx = [torch.where(split.y == k)[0][torch.randperm(counts[k], generator=g)[:keep[k]]] for k in range(len(counts))]
+    return split[torch.cat(idx).sort().values]
