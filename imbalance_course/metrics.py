@@ -13,8 +13,9 @@ from sklearn import metrics as skm
 
 # %% auto #0
 __all__ = ['confusion', 'count_metrics', 'sensitivity', 'specificity', 'ppv', 'npv', 'gmean', 'spec_at_sens', 'sens_at_spec',
-           'plot_roc', 'plot_pr', 'pick_threshold', 'ece', 'binary_report', 'multiclass_report', 'report',
-           'report_table', 'plot_confusion', 'bootstrap_ci', 'mean_ci']
+           'plot_roc', 'plot_pr', 'pick_threshold', 'ece', 'binary_report', 'label_report', 'multiclass_report',
+           'report', 'decide', 'prior_offsets', 'pick_offsets', 'report_table', 'plot_confusion', 'bootstrap_ci',
+           'mean_ci', 'mde', 'paired_t']
 
 # %% ../nbs/02_metrics.ipynb #c4d68696
 def _np(x):
@@ -258,17 +259,27 @@ def _classes(targ, prob):
         raise ValueError(f"macro AUC needs every class 0..{prob.shape[1] - 1} in `targ`, found {np.unique(targ).tolist()}")
     return targ, prob
 
+def label_report(targ, # class indices 0..n_cls-1
+                 pred, # predicted class indices (a decision: argmax, a threshold, offsets)
+                 n_cls:int # number of classes
+                )->dict:
+    "Metrics of the decisions `pred` against `targ`: accuracy, balanced accuracy (macro recall), macro F1, MCC, quadratic-weighted kappa and every class's recall (scikit-learn's)."
+    targ, pred, cls = _vec(targ, 'targ').astype(int), _vec(pred, 'pred').astype(int), list(range(n_cls))
+    _same_len(targ, pred, 'pred')
+    r = dict(accuracy=skm.accuracy_score(targ, pred), balanced_accuracy=skm.balanced_accuracy_score(targ, pred),
+             f1_macro=skm.f1_score(targ, pred, average='macro', labels=cls, zero_division=0.0), mcc=skm.matthews_corrcoef(targ, pred),
+             kappa_quadratic=skm.cohen_kappa_score(targ, pred, labels=cls, weights='quadratic'))
+    rec = skm.recall_score(targ, pred, average=None, labels=cls, zero_division=0.0)
+    return {k: float(v) for k, v in r.items()} | {f'recall_{k}': float(v) for k, v in enumerate(rec)}
+
 def multiclass_report(targ, # class indices 0..n_cls-1
                       prob, # class probabilities, shape (N, n_cls)
                      )->dict:
-    "Metrics of argmax predictions of `prob` against `targ`: macro one-vs-rest AUC and the recall of every class."
+    "Metrics of argmax predictions of `prob` against `targ` (`label_report`), macro one-vs-rest AUC and top-label ECE."
     targ, prob = _classes(targ, prob)
-    pred, cls = prob.argmax(1), list(range(prob.shape[1]))
-    r = dict(auc=skm.roc_auc_score(targ, prob, multi_class='ovr', average='macro'), accuracy=skm.accuracy_score(targ, pred),
-             balanced_accuracy=skm.balanced_accuracy_score(targ, pred),
-             f1_macro=skm.f1_score(targ, pred, average='macro', labels=cls, zero_division=0.0), mcc=skm.matthews_corrcoef(targ, pred))
-    rec = skm.recall_score(targ, pred, average=None, labels=cls, zero_division=0.0)
-    return {k: float(v) for k, v in r.items()} | dict(n=len(targ)) | {f'recall_{k}': float(v) for k, v in enumerate(rec)}
+    pred = prob.argmax(1)
+    auc = skm.roc_auc_score(targ, prob, multi_class='ovr', average='macro')
+    return dict(auc=float(auc), ece=ece((pred == targ).astype(int), prob.max(1)), n=len(targ)) | label_report(targ, pred, prob.shape[1])
 
 # %% ../nbs/02_metrics.ipynb #73de2d9b
 def report(targ, # targets: 0/1, or class indices for multiclass
@@ -285,6 +296,39 @@ def report(targ, # targets: 0/1, or class indices for multiclass
         raise ValueError("`score` has values outside [0, 1], so the default threshold 0.5 is meaningless; "
                          "pass probabilities (e.g. `logits.sigmoid()`) or an explicit `threshold`")
     return binary_report(targ, score, 0.5 if threshold is None else threshold)
+
+# %% ../nbs/02_metrics.ipynb #e7813908
+def decide(prob, # class probabilities, shape (N, n_cls)
+           offsets=None # one offset per class, added to log-probabilities; None: plain argmax
+          ) -> np.ndarray:
+    "The class of largest `log prob + offsets` for each row of `prob`: argmax, or a shifted argmax (prior correction, tuned offsets)."
+    lp = np.log(np.clip(_probs(prob), 1e-300, None))
+    return (lp if offsets is None else lp + np.asarray(offsets, dtype=float)).argmax(1)
+
+def prior_offsets(counts) -> np.ndarray:
+    "Offsets −log π_c from training class `counts`: `decide` then divides out the training prior (Menon et al. ICLR 2021, eq. 4)."
+    c = np.asarray(counts, dtype=float)
+    if (c <= 0).any(): raise ValueError(f"class counts {c.astype(int).tolist()} must all be positive to form a prior")
+    return -np.log(c / c.sum())
+
+def _bal_acc(targ, pred, n_cls):
+    "Balanced accuracy of class indices `pred` against `targ` (every class present), fast enough for a search."
+    return np.mean([(pred[targ == k] == k).mean() for k in range(n_cls)])
+
+def pick_offsets(targ, # validation class indices, every class present
+                 prob, # validation class probabilities (N, n_cls)
+                 grid=np.linspace(-5, 5, 101), # candidate offsets of each class
+                 sweeps:int=3 # passes of coordinate ascent over classes 1..n_cls-1
+                ) -> np.ndarray:
+    "Per-class offsets for `decide` chosen on validation to maximise balanced accuracy, by coordinate ascent; class 0's is 0."
+    targ, prob = _classes(targ, prob)
+    lp, b, grid = np.log(np.clip(prob, 1e-300, None)), np.zeros(prob.shape[1]), np.asarray(grid, dtype=float)
+    for _ in range(sweeps):
+        for k in range(1, prob.shape[1]):
+            vals = np.array([_bal_acc(targ, (lp + np.where(np.arange(len(b)) == k, g, b)).argmax(1), len(b)) for g in grid])
+            best = np.flatnonzero(vals == vals.max())
+            b[k] = grid[best[np.argmin(np.abs(grid[best]))]]
+    return b
 
 # %% ../nbs/02_metrics.ipynb #c37f09c1
 def report_table(reports:dict, # name -> report dict, e.g. {'val': ..., 'test': ...}
@@ -389,3 +433,18 @@ def mean_ci(values, # one number per seed (or fold)
     if len(v) == 0 or np.isnan(v).any(): raise ValueError(f"`values` must be non-empty and without NaN, got {v.tolist()}")
     half = stats.t.ppf(1 - alpha / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
     return dict(mean=float(v.mean()), lo=float(v.mean() - half), hi=float(v.mean() + half), n=len(v))
+
+# %% ../nbs/02_metrics.ipynb #65b30e2c
+def mde(diffs, # paired differences, one per seed
+        alpha:float=0.05, # two-sided level of the test
+        power:float=0.8 # probability of detecting an effect of this size
+       )->float:
+    "Minimum detectable effect of a paired t-test on `diffs`: (t_{1−α/2} + t_{power}) · sd / √n with n − 1 degrees of freedom; NaN for one value."
+    d = _vec(diffs, 'diffs').astype(float)
+    if len(d) < 2: return float('nan')
+    return float((stats.t.ppf(1 - alpha / 2, len(d) - 1) + stats.t.ppf(power, len(d) - 1)) * d.std(ddof=1) / np.sqrt(len(d)))
+
+def paired_t(diffs)->float:
+    "Two-sided p-value of the paired t-test that the mean of `diffs` is 0 (scipy's `ttest_1samp`); NaN for fewer than 2 values."
+    d = _vec(diffs, 'diffs').astype(float)
+    return float(stats.ttest_1samp(d, 0).pvalue) if len(d) > 1 else float('nan')
