@@ -11,14 +11,14 @@ import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as 
 from fastcore.basics import patch, store_attr
 from tqdm.auto import tqdm
 from .data import ImageData, Split, atomic_path, set_seed
-from .metrics import pick_threshold, report, sensitivity, specificity
+from .metrics import decide, label_report, pick_offsets, pick_threshold, prior_offsets, report, sensitivity, specificity
 from .models import with_head
 
 # %% auto #0
-__all__ = ['to_input', 'Callback', 'NaNLossError', 'ce_loss', 'bce_loss', 'get_device', 'model_device', 'Trainer',
-           'check_train_split', 'frozen_bn_stats', 'probs', 'predict', 'unwrap', 'features', 'save_atomic', 'arch_of',
-           'load_checkpoint', 'rng_state', 'set_rng_state', 'fit', 'feature_split', 'fit_head', 'pos_scores',
-           'operating_point', 'evaluate', 'environment']
+__all__ = ['SELECTS', 'to_input', 'Callback', 'NaNLossError', 'ce_loss', 'bce_loss', 'get_device', 'model_device', 'Trainer',
+           'check_train_split', 'frozen_bn_stats', 'probs', 'predict', 'unwrap', 'features', 'nll', 'save_atomic',
+           'arch_of', 'load_checkpoint', 'rng_state', 'set_rng_state', 'fit', 'select_epoch', 'feature_split',
+           'fit_head', 'pos_scores', 'operating_point', 'decision_rules', 'apply_rule', 'evaluate', 'environment']
 
 # %% ../nbs/03a_train.ipynb #b25a7cb4
 def to_input(x:torch.Tensor) -> torch.Tensor:
@@ -74,7 +74,7 @@ class Trainer:
                  wd:float=0.01, # AdamW weight decay
                  opt_func=torch.optim.AdamW, # optimiser class
                  sampler=None, # yields training indices each epoch, e.g. `WeightedRandomSampler`; one that is a `Callback` also gets the events
-                 metric='auc', # key of `report`, or callable (targets, probs) -> float; higher is better
+                 metric='auc', # key of `report` or callable (targets, probs) -> float, higher is better; 'loss' (lower is better) or 'last' (`SELECTS`)
                  cbs=(), # `Callback`s
                  out:str|Path|None=None, # folder for checkpoints (`last.pt`, `best.pt`); None keeps nothing on disk
                  resume:bool=True, # continue from `out/last.pt` if it exists
@@ -216,10 +216,21 @@ def features(model:nn.Module, x:torch.Tensor|Split, bs:int=512) -> torch.Tensor:
     return _batched(model, x, bs, unwrap(model)[:-1])
 
 # %% ../nbs/03a_train.ipynb #6001aa2e
+SELECTS = {'val_auc': 'auc', 'val_balanced_accuracy': 'balanced_accuracy', 'val_loss': 'loss', 'last': 'last'}  # a rule's name -> `Trainer`'s metric
+
+def nll(targ, # class indices
+        prob # class probabilities (N × n_cls)
+       ) -> float:
+    "Mean negative log-likelihood −log p_targ of probabilities `prob` (clipped at 1e-12): the validation loss of any head."
+    p = np.asarray(prob, dtype=float)[np.arange(len(targ)), np.asarray(targ)]
+    return float(-np.log(np.clip(p, 1e-12, None)).mean())
+
 @patch
 def score(self:Trainer, split:Split) -> float:
-    "Value of `self.metric` for `eval_model` on `split`."
+    "Value of `self.metric` for `eval_model` on `split`: a `report` key or callable (higher is better), 'loss' (`nll`, lower is better), or 'last' (the epoch)."
+    if self.metric == 'last': return float(self.epoch + 1)  # each epoch beats the one before: the last one is kept
     prob = predict(self.eval_model, split, self.bs * 4)
+    if self.metric == 'loss': return nll(split.y.numpy(), prob)
     return float(self.metric(split.y.numpy(), prob) if callable(self.metric) else report(split.y, prob)[self.metric])
 
 @patch
@@ -227,11 +238,11 @@ def validate(self:Trainer) -> dict:
     "Score `val`, remember the best epoch's weights (of `eval_model`, on the CPU), and return this epoch's metrics."
     if self.val is None: return {}
     m = self.score(self.val)
-    if m > self.best:
-        self.best, self.best_epoch = m, self.epoch + 1
+    if (-m if self.metric == 'loss' else m) > self.best:  # `best` is kept with "higher is better", so a loss is negated
+        self.best, self.best_epoch = (-m if self.metric == 'loss' else m), self.epoch + 1
         self.best_state = {k: v.detach().to('cpu', copy=True) for k, v in unwrap(self.eval_model).state_dict().items()}
     name = self.metric if isinstance(self.metric, str) else getattr(self.metric, '__name__', 'metric')
-    return {f'val_{name}': m}
+    return {} if self.metric == 'last' else {f'val_{name}': m}
 
 # %% ../nbs/03a_train.ipynb #5cb157ee
 def save_atomic(obj, path:Path):
@@ -353,6 +364,17 @@ def fit(model:nn.Module, train:Split, val:Split|None=None, **kwargs) -> Trainer:
     "Train `model` on `train`, selecting on `val`, with the course's one loop; `kwargs` go to `Trainer`."
     return Trainer(model, train, val, **kwargs).fit()
 
+# %% ../nbs/03a_train.ipynb #6adb25dd
+def select_epoch(history:list, # `Trainer.history`: one dict per epoch with 'epoch' and the validation metric
+                 select:str='val_auc' # a key of `SELECTS`
+                ) -> int:
+    "The epoch (1-based) that selection rule `select` keeps from `history`: the first best of its metric, or the last epoch."
+    if select not in SELECTS: raise ValueError(f"select {select!r} is unknown; choose one of: {', '.join(SELECTS)}")
+    if not history: raise ValueError("the history is empty: nothing to select from")
+    if select == 'last': return history[-1]['epoch']
+    vals = [row[select] for row in history]
+    return history[vals.index(min(vals) if select == 'val_loss' else max(vals))]['epoch']
+
 # %% ../nbs/03a_train.ipynb #ea48cf8a
 def feature_split(model:nn.Module, split:Split, bs:int=512) -> Split:
     "`split` with its images replaced by `model`'s features (`features`), for training a head alone."
@@ -390,18 +412,42 @@ def operating_point(val_targ, # validation targets, 1 = positive class
         res |= {f'{split}_sensitivity': sensitivity(targ, pred), f'{split}_specificity': specificity(targ, pred)}
     return res
 
+def decision_rules(val_targ, val_prob, # validation class indices and probabilities (N × n_cls)
+                   train_counts, # training images per class: the prior `at_prior` divides out
+                   threshold:float|None=None # two classes: the threshold picked on validation, for `at_tuned`
+                  ) -> dict:
+    "{'argmax', 'prior', 'tuned'}: each rule's parameters — a threshold on class 1 for two classes, else per-class offsets for `decide`."
+    n_cls = val_prob.shape[1]
+    if n_cls == 2: return dict(argmax={'threshold': 0.5}, prior={'threshold': float(train_counts[1] / np.sum(train_counts))},
+                               tuned={'threshold': threshold if threshold is not None else float(pick_threshold(val_targ, val_prob[:, 1]))})
+    offs = dict(argmax=np.zeros(n_cls), prior=prior_offsets(train_counts), tuned=pick_offsets(val_targ, val_prob))
+    return {k: {f'offset_{c}': float(v) for c, v in enumerate(o)} for k, o in offs.items()}
+
+def apply_rule(prob, rule:dict) -> np.ndarray:
+    "The decisions of `rule` (from `decision_rules`) on probabilities `prob`: `prob[:, 1] >= threshold`, or `decide` with the offsets."
+    if 'threshold' in rule: return (prob[:, 1] >= rule['threshold']).astype(int)
+    return decide(prob, [rule[f'offset_{c}'] for c in range(prob.shape[1])])
+
+# %% ../nbs/03a_train.ipynb #178dbdf5
 def evaluate(model:nn.Module, # a trained classifier
              data:ImageData, # its dataset: the threshold comes from `val`, the report from `val` and `test`
              method:str='youden', # threshold rule on validation scores (`pick_threshold`)
+             train_counts=None, # training images per class, for `at_prior`; None: `data.train`'s
              **kwargs # for `pick_threshold`, e.g. `target` or `cost_ratio`
             ) -> dict:
-    "Pick the threshold on `data.val` with `method`, report val and test there, and the 90%-sensitivity and 90%/95%-specificity points from val."
-    pv, pt = (pos_scores(predict(model, s)) for s in (data.val, data.test))
-    vy, ty = data.val.y.numpy(), data.test.y.numpy()
-    if pv.ndim != 1: return {'val': report(vy, pv), 'test': report(ty, pt), 'threshold': None}
-    t = float(pick_threshold(vy, pv, method, **kwargs))
-    ops = {f'at_val_{r[:4]}{round(100 * q)}': operating_point(vy, pv, ty, pt, q, r) for r, q in (('sensitivity', 0.9), ('specificity', 0.9), ('specificity', 0.95))}
-    return {'val': report(vy, pv, t), 'test': report(ty, pt, t), 'threshold': t, **ops}
+    "Report val and test (two classes: at the threshold picked on val by `method`, plus the 90%-sensitivity and 90%/95%-specificity points), and the decisions of `decision_rules` (`at_argmax`, `at_prior`, `at_tuned`)."
+    prob = {s: predict(model, getattr(data, s)) for s in ('val', 'test')}
+    y = {s: getattr(data, s).y.numpy() for s in ('val', 'test')}
+    counts = np.bincount(data.train.y.numpy(), minlength=data.n_cls) if train_counts is None else np.asarray(train_counts)
+    if data.n_cls == 2:
+        pv, pt, vy, ty = prob['val'][:, 1], prob['test'][:, 1], y['val'], y['test']
+        t = float(pick_threshold(vy, pv, method, **kwargs))
+        ops = {f'at_val_{r[:4]}{round(100 * q)}': operating_point(vy, pv, ty, pt, q, r) for r, q in (('sensitivity', 0.9), ('specificity', 0.9), ('specificity', 0.95))}
+        res = {'val': report(vy, pv, t), 'test': report(ty, pt, t), 'threshold': t, **ops}
+    else: res, t = {'val': report(y['val'], prob['val']), 'test': report(y['test'], prob['test']), 'threshold': None}, None
+    for name, rule in decision_rules(y['val'], prob['val'], counts, t).items():
+        res[f'at_{name}'] = rule | {f'{s}_{k}': v for s in ('val', 'test') for k, v in label_report(y[s], apply_rule(prob[s], rule), data.n_cls).items()}
+    return res
 
 # %% ../nbs/03a_train.ipynb #5109885f
 def _cpu_name() -> str:
