@@ -10,18 +10,18 @@ from pathlib import Path
 import matplotlib.pyplot as plt, numpy as np, pandas as pd, torch.nn as nn
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .data import ImageData, atomic_path, dataset_info, fast_mode, load_dataset, make_imbalanced, set_seed
-from .metrics import mean_ci
+from .data import ImageData, atomic_path, dataset_info, fast_mode, load_dataset, make_imbalanced, make_longtailed, set_seed
+from .metrics import mde, mean_ci, paired_t
 from .models import MODELS, create_model
-from .train import arch_of, bce_loss, ce_loss, environment, evaluate, fit, load_checkpoint
+from .train import SELECTS, arch_of, bce_loss, ce_loss, environment, evaluate, fit, load_checkpoint
 
 # %% auto #0
-__all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'THRESHOLDS', 'FOLLOW', 'RUN_FORMAT', 'EVAL_FORMAT',
-           'RECIPES', 'PROBLEMS', 'EPOCH_SECONDS', 'load_techniques', 'register', 'settings', 'parse_spec', 'spec_str',
-           'Recipe', 'register_recipe', 'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config',
-           'build_model', 'init_weights', 'run_recipe', 'run_dir', 'get_run', 'run_model', 'lesson_store',
-           'remove_lesson_stores', 'Problem', 'get_problem', 'flat_metrics', 'summarize', 'write_csv', 'grid_of',
-           'compare', 'plan', 'check_budget', 'paired_diff', 'ci_table', 'plot_ci']
+__all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'PROFILES', 'THRESHOLDS', 'FOLLOW', 'RUN_FORMAT',
+           'EVAL_FORMAT', 'RECIPES', 'MULTI_SELECT', 'PROBLEMS', 'EPOCH_SECONDS', 'load_techniques', 'register',
+           'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe', 'get_recipe', 'load_data', 'build',
+           'write_json', 'check_run_config', 'build_model', 'init_weights', 'run_recipe', 'run_dir', 'get_run',
+           'run_model', 'lesson_store', 'remove_lesson_stores', 'Problem', 'get_problem', 'flat_metrics', 'summarize',
+           'write_csv', 'grid_of', 'compare', 'plan', 'check_budget', 'paired_diff', 'ci_table', 'plot_ci']
 
 # %% ../nbs/03b_recipes.ipynb #eb78b5c1
 KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
@@ -62,8 +62,9 @@ def _ce():
     return ce_loss
 
 @register('loss', 'bce', single_logit=True)
-def _bce():
+def _bce(n_cls):
     "binary cross-entropy on a single logit"
+    if n_cls != 2: raise ValueError(f"loss 'bce' works on one logit, for 2 classes, but the dataset has {n_cls}; use ce")
     return bce_loss
 
 # %% ../nbs/03b_recipes.ipynb #d2f0d5a5
@@ -129,8 +130,9 @@ def _f(default, help:str, **kw):
     return field(default_factory=default, metadata={'help': help}, **kw) if callable(default) else field(default=default, metadata={'help': help}, **kw)
 
 _SCALARS = dict(name=str, dataset=str, size=int, root=str, imbalance=float, imbalance_cls=int, epochs=int, bs=int, lr=float, wd=float,
-                seed=int, pretrained=str, threshold=str)
-_OPTIONAL = ('root', 'imbalance', 'imbalance_cls', 'pretrained')
+                seed=int, pretrained=str, threshold=str, profile=str, select=str)
+_OPTIONAL = ('root', 'imbalance', 'imbalance_cls', 'pretrained', 'profile', 'select')
+PROFILES = ('exp',)
 THRESHOLDS = ('youden', 'f1')
 
 # %% ../nbs/03b_recipes.ipynb #1416a9ce
@@ -143,6 +145,7 @@ class Recipe:
     root:str|None = _f(None, 'chestxray_folder: the folder holding train/ val/ test/')
     imbalance:float|None = _f(None, 'make one class of the TRAINING split rare: 1 image per this many of the largest class (make_imbalanced); none: as the data come')
     imbalance_cls:int|None = _f(None, 'the class `imbalance` makes rare (1: the positive class, e.g. the disease); none: the rarest class')
+    profile:str|None = _f(None, "'exp': thin EVERY class of the training split along an exponential profile, `imbalance` images of class 0 per image of the last (make_longtailed); none: one class made rare")
     model:dict|str = _f('resnet18', 'model SPEC')
     sampler:dict|str|None = _f(None, 'sampler SPEC; none: a random permutation each epoch')
     loss:dict|str = _f('ce', 'loss SPEC')
@@ -157,6 +160,7 @@ class Recipe:
     init:dict|str|None = _f(None, "fine-tune: start from the best weights of this recipe's stored run (a recipe name, .json file or dict of fields, "
                                   "trained first if missing); its dataset, size, root, imbalance and seed follow this recipe's; none: fresh weights")
     threshold:str = _f('youden', f"rule for the decision threshold on validation scores: {', '.join(THRESHOLDS)}")
+    select:str|None = _f(None, f"which epoch's weights the run keeps, judged on validation: {', '.join(SELECTS)}; none: val_auc")
 
     def __post_init__(self):
         for k, typ in _SCALARS.items(): setattr(self, k, _check_scalar(k, getattr(self, k), typ))
@@ -179,6 +183,11 @@ class Recipe:
         if self.threshold not in THRESHOLDS: raise ValueError(f"threshold {self.threshold!r} is unknown; choose one of: {', '.join(THRESHOLDS)}")
         if self.imbalance is not None and self.imbalance < 1: raise ValueError(f"imbalance={self.imbalance} must be >= 1 (majority images per minority image)")
         if self.imbalance_cls is not None and self.imbalance_cls < 0: raise ValueError(f"imbalance_cls={self.imbalance_cls} must be a class index (>= 0)")
+        if self.select is not None and self.select not in SELECTS: raise ValueError(f"select {self.select!r} is unknown; choose one of: {', '.join(SELECTS)}")
+        if self.profile is not None:
+            if self.profile not in PROFILES: raise ValueError(f"profile {self.profile!r} is unknown; choose one of: {', '.join(PROFILES)}, or none")
+            if self.imbalance is None: raise ValueError(f"profile={self.profile!r} needs imbalance=RATIO: images of the first class per image of the last")
+            if self.imbalance_cls is not None: raise ValueError(f"profile={self.profile!r} thins every class, so imbalance_cls={self.imbalance_cls} has no meaning; drop it")
 
 FOLLOW = ('dataset', 'size', 'root', 'imbalance', 'imbalance_cls', 'seed')  # a fine-tune starts from a run on the same data with the same seed
 
@@ -200,7 +209,7 @@ def _check_scalar(k:str, v, typ):
 
 # %% ../nbs/03b_recipes.ipynb #6a3e8bdd
 RUN_FORMAT = 1  # bump when a code change alters what a run computes
-EVAL_FORMAT = 3  # bump when a code change alters what `evaluate` reports: stored runs are evaluated again, not retrained
+EVAL_FORMAT = 4  # bump when a code change alters what `evaluate` reports: stored runs are evaluated again, not retrained
 
 # %% ../nbs/03b_recipes.ipynb #09d7c2a4
 @patch
@@ -269,9 +278,10 @@ register_recipe(Recipe(name='bce', loss='bce'));
 
 # %% ../nbs/03b_recipes.ipynb #fc0b75fa
 def load_data(recipe:Recipe, data_dir=None, download:bool=True) -> ImageData:
-    "The recipe's dataset in memory; with `imbalance`, one class of the training split subsampled (`make_imbalanced`)."
+    "The recipe's dataset in memory; with `imbalance`, one class of the training split subsampled (`make_imbalanced`), or every class (`profile='exp'`: `make_longtailed`)."
     data = load_dataset(recipe.dataset, recipe.size, data_dir, download, root=recipe.root, seed=recipe.seed)
     if recipe.imbalance is None: return data
+    if recipe.profile == 'exp': return dataclasses.replace(data, train=make_longtailed(data.train, recipe.imbalance, seed=recipe.seed))
     cls = recipe.imbalance_cls if recipe.imbalance_cls is not None else int(np.argmin(np.bincount(data.train.y.numpy())))
     return dataclasses.replace(data, train=make_imbalanced(data.train, recipe.imbalance, cls=cls, seed=recipe.seed))
 
@@ -350,7 +360,7 @@ def run_recipe(recipe:Recipe, # what to run
     if recipe.init: init_weights(model, Recipe.from_dict(recipe.init), store, data_dir=data_dir, device=device, download=download)
     check_run_config(out, recipe, resume, device)  # after every technique is built: a bad setting writes nothing
     tr = fit(model, train, data.val, loss_fn=loss_fn, sampler=sampler, cbs=[*techs, *cbs], epochs=recipe.epochs, bs=recipe.bs,
-             lr=recipe.lr, wd=recipe.wd, seed=recipe.seed, out=out, resume=resume, progress=progress, device=device, ckpt_every=ckpt_every)
+             lr=recipe.lr, wd=recipe.wd, seed=recipe.seed, metric=SELECTS[recipe.select or 'val_auc'], out=out, resume=resume, progress=progress, device=device, ckpt_every=ckpt_every)
     rd = recipe.to_dict()
     res = {k: rd[k] for k in ('dataset', 'size', 'epochs', 'seed', 'bs', 'lr', 'pretrained', 'root')} | {'model': recipe.model['name']}
     res |= {'recipe': rd, 'key': recipe.key, 'eval_format': EVAL_FORMAT, **evaluate(model, data, recipe.threshold if data.n_cls == 2 else None),
@@ -420,19 +430,26 @@ class Problem:
     dataset:str # dataset name
     imbalance:float|None = None # `Recipe.imbalance`: make one class of the training split this rare; None: as the data come
     imbalance_cls:int|None = None # `Recipe.imbalance_cls`: the class made rare
+    profile:str|None = None # `Recipe.profile`: 'exp' thins every class of the training split (a long tail)
     epochs:int = 10 # epochs of a recipe trained from scratch
     finetune_epochs:int = 5 # epochs of a recipe that starts from another run (`Recipe.init`; that run gets `epochs`)
     label:str = '' # the name tables and plots show
+    select:str|None = None # `Recipe.select`: the epoch each run keeps; None: the recipe's own
 
     def __call__(self, r:Recipe) -> Recipe:
         "Recipe `r` on this problem: its data and its schedule."
-        data = dict(dataset=self.dataset, imbalance=self.imbalance, imbalance_cls=self.imbalance_cls)
+        data = dict(dataset=self.dataset, imbalance=self.imbalance, imbalance_cls=self.imbalance_cls, profile=self.profile)
+        if self.select is not None: data['select'] = self.select
         if r.init is None: return r.replace(**data, epochs=self.epochs)
         return r.replace(**data, epochs=self.finetune_epochs, init=r.init | {'epochs': self.epochs})
 
+MULTI_SELECT = 'last'  # the epoch multi-class problems keep: measured in lesson 06a
 PROBLEMS = {'pneumonia': Problem('pneumoniamnist', label='PneumoniaMNIST'),
             'pneumonia_1to10': Problem('pneumoniamnist', 10., 1, label='pneumonia 1:10'),
             'breast': Problem('breastmnist', epochs=30, finetune_epochs=10, label='BreastMNIST'),
+            'pneumonia_1to50': Problem('pneumoniamnist', 50., 1, label='pneumonia 1:50'),
+            'retina': Problem('retinamnist', epochs=30, finetune_epochs=10, label='RetinaMNIST', select=MULTI_SELECT),
+            'retina_lt': Problem('retinamnist', 50., None, 'exp', epochs=30, finetune_epochs=10, label='RetinaMNIST long-tailed 50:1', select=MULTI_SELECT),
             'synthetic': Problem('synthetic', label='synthetic')}
 
 def get_problem(p:Problem|str) -> Problem:
@@ -446,7 +463,7 @@ def flat_metrics(res:dict) -> dict:
     "The numbers of a `metrics.json` dict as one flat row."
     row = {'threshold': res['threshold'], 'best_epoch': res['best_epoch'], 'seconds': res['seconds']}
     for split in ('val', 'test'): row |= {f'{split}_{k}': v for k, v in res[split].items() if k != 'threshold'}
-    for op in (k for k in res if k.startswith('at_val_')): row |= {f'{op}_{k}': v for k, v in res[op].items()}  # the operating points picked on val
+    for op in (k for k in res if k.startswith('at_')): row |= {f'{op}_{k}': v for k, v in res[op].items()}  # operating points and decision rules
     return row
 
 _ID_COLS = ('recipe', 'dataset', 'imbalance', 'problem', 'seed', 'key', 'torch', 'hardware')
@@ -583,7 +600,7 @@ def paired_diff(runs:pd.DataFrame, # `compare`'s runs: one row per recipe × dat
                 metrics, # columns of `runs`, e.g. ['test_auc', 'test_balanced_accuracy']
                 control:str='baseline' # the recipe each other recipe is compared with, seed by seed
                ) -> pd.DataFrame:
-    "Each recipe minus `control` on the same data and seed: per metric the mean difference and its 95% CI over seeds."
+    "Each recipe minus `control` on the same data and seed: per metric the mean difference, its 95% CI over seeds, the paired t-test's p-value and its minimum detectable effect (`mde`)."
     rows = []
     cols = _data_cols(runs)
     for vals, g in runs.groupby(cols, sort=False, dropna=False):
@@ -593,8 +610,9 @@ def paired_diff(runs:pd.DataFrame, # `compare`'s runs: one row per recipe × dat
             r = r.set_index('seed'); seeds = r.index.intersection(base.index)
             row = {'recipe': rec, **dict(zip(cols, vals)), 'n_seeds': len(seeds)}
             for m in metrics:
-                ci = mean_ci(r.loc[seeds, m] - base.loc[seeds, m]) if len(seeds) else dict(mean=np.nan, lo=np.nan, hi=np.nan)
-                row |= {f'{m}_diff': ci['mean'], f'{m}_lo': ci['lo'], f'{m}_hi': ci['hi']}
+                d = (r.loc[seeds, m] - base.loc[seeds, m]).to_numpy(float)
+                ci = mean_ci(d) if len(seeds) else dict(mean=np.nan, lo=np.nan, hi=np.nan)
+                row |= {f'{m}_diff': ci['mean'], f'{m}_lo': ci['lo'], f'{m}_hi': ci['hi'], f'{m}_p': paired_t(d), f'{m}_mde': mde(d)}
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -603,11 +621,11 @@ def ci_table(df:pd.DataFrame, # `summarize`'s or `paired_diff`'s output, for one
              cols:dict, # column label -> metric name, e.g. {'AUC': 'test_auc'}
              paired:bool=False # `paired_diff` columns (`_diff`, signed) instead of `_mean`
             ) -> pd.DataFrame:
-    "The metrics `cols` of `df` as 'mean [lo, hi]' strings (signed differences if `paired`), one row per recipe."
+    "The metrics `cols` of `df` as 'mean [lo, hi]' strings (signed differences if `paired`, with the minimum detectable effect where `df` has it), one row per recipe."
     mid, fmt = ('_diff', '{:+.3f} [{:+.3f}, {:+.3f}]') if paired else ('_mean', '{:.3f} [{:.3f}, {:.3f}]')
     if df.recipe.duplicated().any(): raise ValueError("df holds several datasets or imbalances; select one: df[df.dataset == ...]")
-    return pd.DataFrame({k: [fmt.format(*r) for r in df[[f'{c}{mid}', f'{c}_lo', f'{c}_hi']].values] for k, c in cols.items()},
-                        index=pd.Index(df.recipe, name='recipe'))
+    cell = lambda c, r: fmt.format(*r[[f'{c}{mid}', f'{c}_lo', f'{c}_hi']]) + (f" (MDE {r[f'{c}_mde']:.3f})" if paired and f'{c}_mde' in r else '')
+    return pd.DataFrame({k: [cell(c, r) for _, r in df.iterrows()] for k, c in cols.items()}, index=pd.Index(df.recipe, name='recipe'))
 
 # %% ../nbs/03b_recipes.ipynb #4b107b58
 def plot_ci(df:pd.DataFrame, # `summarize`'s output for one dataset × imbalance
