@@ -28,7 +28,7 @@ KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
 REGISTRY = {'model': MODELS, 'sampler': {}, 'loss': {}, 'wrapper': {}, 'callback': {}}
 CONTEXT = ('data', 'train', 'in_chans', 'n_cls', 'seed', 'epochs')  # filled in by the run, never settings
 REQUIRED = '<required>'
-TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.augment', 'imbalance_course.losses', 'imbalance_course.auc', 'imbalance_course.attention', 'imbalance_course.sam_ema', 'imbalance_course.capstone']  # each lesson that registers techniques adds its module here
+TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.augment', 'imbalance_course.losses', 'imbalance_course.auc', 'imbalance_course.attention', 'imbalance_course.sam_ema', 'imbalance_course.capstone', 'imbalance_course.longtail']  # each lesson that registers techniques adds its module here
 
 def load_techniques():
     "Import every lesson module that registers techniques and recipes (`TECHNIQUE_MODULES`); cheap once imported."
@@ -434,14 +434,14 @@ class Problem:
     epochs:int = 10 # epochs of a recipe trained from scratch
     finetune_epochs:int = 5 # epochs of a recipe that starts from another run (`Recipe.init`; that run gets `epochs`)
     label:str = '' # the name tables and plots show
-    select:str|None = None # `Recipe.select`: the epoch each run keeps; None: the recipe's own
+    select:str|None = None # `Recipe.select` for recipes that name none: the epoch each run keeps
 
     def __call__(self, r:Recipe) -> Recipe:
         "Recipe `r` on this problem: its data and its schedule."
         data = dict(dataset=self.dataset, imbalance=self.imbalance, imbalance_cls=self.imbalance_cls, profile=self.profile)
-        if self.select is not None: data['select'] = self.select
-        if r.init is None: return r.replace(**data, epochs=self.epochs)
-        return r.replace(**data, epochs=self.finetune_epochs, init=r.init | {'epochs': self.epochs})
+        sel = {'select': self.select} if self.select is not None and r.select is None else {}  # the problem's rule, unless the recipe names one
+        if r.init is None: return r.replace(**data, **sel, epochs=self.epochs)
+        return r.replace(**data, **sel, epochs=self.finetune_epochs, init=r.init | {'epochs': self.epochs} | sel)
 
 MULTI_SELECT = 'last'  # the epoch multi-class problems keep: measured in lesson 06a
 PROBLEMS = {'pneumonia': Problem('pneumoniamnist', label='PneumoniaMNIST'),
