@@ -8,7 +8,8 @@ import argparse, dataclasses, importlib, inspect, json, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['SUBCOMMANDS', 'SHOW_KEYS', 'techniques_help', 'add_recipe_args', 'recipe_from_args', 'build_parser', 'main']
+__all__ = ['SUBCOMMANDS', 'SHOW_KEYS', 'RULE_KEYS', 'techniques_help', 'add_recipe_args', 'recipe_from_args', 'build_parser',
+           'main']
 
 # %% ../nbs/03c_cli.ipynb #4bd14c2f
 SUBCOMMANDS = ('datasets', 'train', 'compare')
@@ -116,10 +117,22 @@ def build_parser(full:bool=True # False: sub-commands named only, without their 
 # %% ../nbs/03c_cli.ipynb #c1e6960a
 SHOW_KEYS = ['auc', 'pr_auc', 'accuracy', 'balanced_accuracy', 'sensitivity', 'specificity', 'f1', 'spec_at_sens90']
 
+RULE_KEYS = ['accuracy', 'balanced_accuracy', 'f1_macro', 'kappa_quadratic']
+
+def _rules_table(res:dict):
+    "Test metrics of the three decision rules (`evaluate`'s `at_argmax`, `at_prior`, `at_tuned`), one row each, with every class's recall."
+    rows = {r: {k[5:]: v for k, v in res[f'at_{r}'].items() if k.startswith('test_')} for r in ('argmax', 'prior', 'tuned') if f'at_{r}' in res}
+    df = _course('metrics').report_table(rows) if rows else None
+    return None if df is None else df[RULE_KEYS + [c for c in df.columns if c.startswith('recall_')]]
+
 def _print_result(res:dict, out:Path):
-    "The metrics table and the operating points of one run."
-    print(_course('metrics').report_table({k: res[k] for k in ('val', 'test')}, keys=SHOW_KEYS if res['threshold'] is not None else None).round(4).to_string())
-    print(f"threshold {res['threshold']} ({res['recipe']['threshold']} on val)  best epoch {res['best_epoch']}  {res['seconds']} s  -> {out/'metrics.json'}")
+    "The metrics table, the decision rules and the operating points of one run."
+    binary = res['threshold'] is not None
+    print(_course('metrics').report_table({k: res[k] for k in ('val', 'test')}, keys=SHOW_KEYS if binary else None).round(4).to_string())
+    how = f"threshold {res['threshold']:.4f} ({res['recipe']['threshold']} on val)" if binary else "decisions at argmax"
+    print(f"{how}  best epoch {res['best_epoch']} ({res['recipe'].get('select') or 'val_auc'})  {res['seconds']} s  -> {out/'metrics.json'}")
+    rules = _rules_table(res)
+    if rules is not None: print("test decisions by rule (argmax; training prior divided out; tuned on val):\n" + rules.round(4).to_string())
     op = res.get('at_val_sens90')
     if op: print(f"at 90% sensitivity on val (threshold {op['threshold']:.4f}): test sensitivity {op['test_sensitivity']:.4f}, "
                  f"specificity {op['test_specificity']:.4f}  (spec_at_sens90 above is read off each split's own ROC curve)")

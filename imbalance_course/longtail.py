@@ -5,12 +5,13 @@
 # %% ../nbs/06a_longtail.ipynb #335df5e5
 from __future__ import annotations
 import numpy as np, pandas as pd, matplotlib.pyplot as plt
-from .recipes import PROBLEMS, compare, get_recipe, paired_diff, register_recipe
+from .recipes import PROBLEMS, ci_table, compare, get_recipe, paired_diff, register_recipe
 from .train import SELECTS
 import imbalance_course.losses, imbalance_course.resample  # noqa: F401 — their recipes
 
 # %% auto #0
-__all__ = ['LT_RECIPES', 'LT_PROBLEMS', 'LT_SEEDS', 'SELECT_RECIPES', 'RULES', 'run_grids']
+__all__ = ['LT_RECIPES', 'LT_PROBLEMS', 'LT_SEEDS', 'SELECT_RECIPES', 'RULES', 'run_grids', 'rule_cols', 'rules_table',
+           'recall_table', 'plot_rules']
 
 # %% ../nbs/06a_longtail.ipynb #4f595e45
 LT_RECIPES = ('baseline', 'weighted', 'class_balanced', 'focal', 'logit_adjusted', 'drw', 'ldam_drw')
@@ -24,3 +25,40 @@ def run_grids(store='runs/store', out='results', **kwargs):
     "The lesson's grids through the run store: the selection study (`SELECT_RECIPES` on retina_lt), then `LT_RECIPES` × `LT_PROBLEMS`, 5 seeds each."
     compare(SELECT_RECIPES, problems=['retina_lt'], seeds=LT_SEEDS, store=store, out=f'{out}/longtail_select', **kwargs)
     for p in LT_PROBLEMS: compare(LT_RECIPES, problems=[p], seeds=LT_SEEDS, store=store, out=f'{out}/longtail_{p}', **kwargs)
+
+# %% ../nbs/06a_longtail.ipynb #992af662
+def rule_cols(metric:str='balanced_accuracy', split:str='test') -> dict:
+    "{rule: column} of `metric` on `split` under each decision rule of `evaluate` (`RULES`), as `compare`'s runs name them."
+    return {r: f'at_{r}_{split}_{metric}' for r in RULES}
+
+def rules_table(runs:pd.DataFrame, # `compare`'s runs for one problem
+                metric:str='balanced_accuracy', # a key of `label_report`
+                control:str='baseline', # the recipe every other is paired with, seed by seed
+                extra:dict|None=None # more columns: label -> metric column, e.g. {'AUC': 'test_auc'}
+               ) -> pd.DataFrame:
+    "Each recipe minus `control` in `metric` under every decision rule (and `extra`), as 'diff [lo, hi] (MDE m)': mean paired difference, 95% CI, minimum detectable effect."
+    cols = {f'{metric} @ {r}': c for r, c in rule_cols(metric).items()} | (extra or {})
+    return ci_table(paired_diff(runs, list(cols.values()), control), cols, paired=True)
+
+def recall_table(runs:pd.DataFrame, # `compare`'s runs for one problem
+                 rule:str='argmax', # one of `RULES`
+                 classes=None # class names for the columns; None: 0..n-1
+                ) -> pd.DataFrame:
+    "Each recipe's mean test recall of every class under decision `rule`, recipes in the order of `runs`."
+    cols = sorted((c for c in runs if c.startswith(f'at_{rule}_test_recall_')), key=lambda c: int(c.rsplit('_', 1)[1]))
+    t = runs.groupby('recipe', sort=False)[cols].mean()
+    t.columns = list(classes) if classes is not None else [c.rsplit('_', 1)[1] for c in cols]
+    return t
+
+def plot_rules(runs:pd.DataFrame, # `compare`'s runs for one problem
+               metric:str='balanced_accuracy', control:str='baseline', ax=None, title:str|None=None):
+    "Each recipe's paired difference from `control` in `metric` with its 95% CI, one colour per decision rule: a technique that only moves the decision helps at argmax and not when tuned."
+    d = paired_diff(runs, list(rule_cols(metric).values()), control)
+    if ax is None: _, ax = plt.subplots(figsize=(4.2, 0.35 * len(d) + 1))
+    for j, (r, c) in enumerate(rule_cols(metric).items()):
+        y, m = np.arange(len(d)) + (j - 1) * 0.22, d[f'{c}_diff'].to_numpy()
+        ax.errorbar(m, y, xerr=[m - d[f'{c}_lo'], d[f'{c}_hi'] - m], fmt='o', ms=3.5, capsize=1.5, lw=1, color=f'C{j}', label=r)
+    ax.axvline(0, color='gray', ls='--', lw=1); ax.set_yticks(np.arange(len(d)), d.recipe); ax.set_ylim(len(d) - 0.5, -0.5)
+    ax.set_xlabel(f'{metric} − {control}', fontsize=8); ax.tick_params(labelsize=8); ax.legend(fontsize=7, title='decision', title_fontsize=7)
+    ax.set_title(title or metric, fontsize=9)
+    return ax
