@@ -443,7 +443,7 @@ class Problem:
         if r.init is None: return r.replace(**data, **sel, epochs=self.epochs)
         return r.replace(**data, **sel, epochs=self.finetune_epochs, init=r.init | {'epochs': self.epochs} | sel)
 
-MULTI_SELECT = 'last'  # the epoch multi-class problems keep: measured in lesson 06a
+MULTI_SELECT = 'val_balanced_accuracy'  # the epoch multi-class problems keep: the best rule in lesson 06a's measurement
 PROBLEMS = {'pneumonia': Problem('pneumoniamnist', label='PneumoniaMNIST'),
             'pneumonia_1to10': Problem('pneumoniamnist', 10., 1, label='pneumonia 1:10'),
             'breast': Problem('breastmnist', epochs=30, finetune_epochs=10, label='BreastMNIST'),
