@@ -8,8 +8,8 @@ import argparse, dataclasses, importlib, inspect, json, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['SUBCOMMANDS', 'SHOW_KEYS', 'RULE_KEYS', 'techniques_help', 'add_recipe_args', 'recipe_from_args', 'build_parser',
-           'main']
+__all__ = ['SUBCOMMANDS', 'SHOW_KEYS', 'RULE_KEYS', 'COMPARE_COLS', 'techniques_help', 'add_recipe_args', 'recipe_from_args',
+           'build_parser', 'main']
 
 # %% ../nbs/03c_cli.ipynb #4bd14c2f
 SUBCOMMANDS = ('datasets', 'train', 'compare')
@@ -118,6 +118,7 @@ def build_parser(full:bool=True # False: sub-commands named only, without their 
 SHOW_KEYS = ['auc', 'pr_auc', 'accuracy', 'balanced_accuracy', 'sensitivity', 'specificity', 'f1', 'spec_at_sens90']
 
 RULE_KEYS = ['accuracy', 'balanced_accuracy', 'f1_macro', 'kappa_quadratic']
+COMPARE_COLS = {'auc': 'test_auc', 'bal_acc@argmax': 'at_argmax_test_balanced_accuracy', 'bal_acc@tuned': 'at_tuned_test_balanced_accuracy'}  # compare's table
 
 def _rules_table(res:dict):
     "Test metrics of the three decision rules (`evaluate`'s `at_argmax`, `at_prior`, `at_tuned`), one row each, with every class's recall."
@@ -164,11 +165,12 @@ def _compare(args) -> int:
         return 0
     runs, summary = rc.compare(*grid[:4], args.store, args.out, *grid[4:], budget=args.budget, yes=args.yes, progress=not args.quiet,
                                data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)
-    cols = [c for c in ('test_auc', 'test_balanced_accuracy', 'test_sensitivity', 'test_specificity') if f'{c}_mean' in summary]
+    cols = {k: c for k, c in COMPARE_COLS.items() if f'{c}_mean' in summary}
     show = summary[[c for c in ('recipe', 'dataset', 'imbalance', 'problem', 'n_seeds') if c in summary]].copy()
-    for c in cols: show[c] = [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in summary[[f'{c}_mean', f'{c}_lo', f'{c}_hi']].values]
+    for k, c in cols.items(): show[k] = [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in summary[[f'{c}_mean', f'{c}_lo', f'{c}_hi']].values]
     print(show.to_string(index=False))
-    print(f"mean [95% CI] over seeds; {len(runs)} runs -> {Path(args.out)/'runs.csv'}, {Path(args.out)/'summary.csv'}")
+    print(f"mean [95% CI] over seeds; balanced accuracy at argmax and at the decision tuned on validation; "
+          f"{len(runs)} runs -> {Path(args.out)/'runs.csv'}, {Path(args.out)/'summary.csv'}")
     return 0
 
 def main(argv:list|None=None) -> int:
