@@ -10,21 +10,26 @@ from .train import SELECTS
 import imbalance_course.losses, imbalance_course.resample  # noqa: F401 — their recipes
 
 # %% auto #0
-__all__ = ['LT_RECIPES', 'LT_PROBLEMS', 'LT_SEEDS', 'SELECT_RECIPES', 'RULES', 'run_grids', 'rule_cols', 'rules_table',
-           'recall_table', 'plot_rules']
+__all__ = ['LT_RECIPES', 'LT_PROBLEMS', 'LT_SEEDS', 'SELECT_RECIPES', 'LAST_RECIPES', 'RULES', 'with_select', 'run_grids',
+           'rule_cols', 'rules_table', 'recall_table', 'plot_rules']
 
 # %% ../nbs/06a_longtail.ipynb #4f595e45
 LT_RECIPES = ('baseline', 'weighted', 'class_balanced', 'focal', 'logit_adjusted', 'drw', 'ldam_drw')
 LT_PROBLEMS = ('retina_lt', 'retina', 'pneumonia_1to50')
 LT_SEEDS = (0, 1, 2, 3, 4)
-SELECT_RECIPES = tuple(register_recipe(get_recipe(r).replace(name=f'{r}@{s}', select=s)).name
-                       for r in ('baseline', 'ldam_drw') for s in SELECTS)  # the same recipe under each selection rule
+def with_select(r:str, s:str) -> str:
+    "Register recipe `r` keeping the epoch that selection rule `s` names, as `r@s`; return that name."
+    return register_recipe(get_recipe(r).replace(name=f'{r}@{s}', select=s)).name
+
+SELECT_RECIPES = tuple(with_select(r, s) for r in ('baseline', 'ldam_drw') for s in SELECTS)  # the same recipe under each rule
+LAST_RECIPES = tuple(with_select(r, 'last') for r in LT_RECIPES)  # every recipe with its whole schedule kept
 RULES = ('argmax', 'prior', 'tuned')
 
 def run_grids(store='runs/store', out='results', **kwargs):
-    "The lesson's grids through the run store: the selection study (`SELECT_RECIPES` on retina_lt), then `LT_RECIPES` × `LT_PROBLEMS`, 5 seeds each."
+    "The lesson's grids through the run store: the selection study (`SELECT_RECIPES` on retina_lt), `LT_RECIPES` × `LT_PROBLEMS`, and `LAST_RECIPES` on retina_lt; 5 seeds each."
     compare(SELECT_RECIPES, problems=['retina_lt'], seeds=LT_SEEDS, store=store, out=f'{out}/longtail_select', **kwargs)
     for p in LT_PROBLEMS: compare(LT_RECIPES, problems=[p], seeds=LT_SEEDS, store=store, out=f'{out}/longtail_{p}', **kwargs)
+    compare(LAST_RECIPES, problems=['retina_lt'], seeds=LT_SEEDS, store=store, out=f'{out}/longtail_retina_lt_last', **kwargs)
 
 # %% ../nbs/06a_longtail.ipynb #992af662
 def rule_cols(metric:str='balanced_accuracy', split:str='test') -> dict:
