@@ -563,6 +563,8 @@ def _estimate(r:Recipe, seen:pd.DataFrame) -> tuple:
     steps = 2 if r.wrapper else 1
     data = seen[(seen.dataset == r.dataset) & (seen.imbalance == (r.imbalance or 0.))]
     if len(data): return float((data.seconds / data.epochs / data.steps).median()) * r.epochs * steps, 'other recipes on these data'
+    data = seen[seen.dataset == r.dataset]  # the same images, thinned differently: per epoch, a cautious guess
+    if len(data): return float((data.seconds / data.epochs / data.steps).median()) * r.epochs * steps, 'this dataset at another imbalance'
     return EPOCH_SECONDS * r.epochs * steps, f'nothing measured on these data: {EPOCH_SECONDS:g} s per epoch'
 
 def plan(grid:list, # `grid_of`'s recipes
