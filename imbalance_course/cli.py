@@ -4,7 +4,7 @@
 
 # %% ../nbs/03c_cli.ipynb #06eea9e3
 from __future__ import annotations
-import argparse, dataclasses, importlib, inspect, json, sys
+import argparse, dataclasses, importlib, inspect, json, os, sys
 from pathlib import Path
 
 # %% auto #0
@@ -57,7 +57,8 @@ def add_recipe_args(p:argparse.ArgumentParser):
         elif f.name == 'init': p.add_argument('--init', type=_init_arg, metavar='RECIPE', default=argparse.SUPPRESS, help=helptext + "; a JSON object of fields also works, e.g. '{\"epochs\": 30}'")
         else:
             typ = _or_none(rc._SCALARS[f.name]) if f.name in rc._OPTIONAL else rc._SCALARS[f.name]
-            p.add_argument(f'--{f.name}', type=typ, default=argparse.SUPPRESS, metavar=f.name.upper(), help=helptext)
+            flags = [f'--{f.name.replace("_", "-")}'] + ([f'--{f.name}'] if '_' in f.name else [])  # --imbalance-cls, and the old --imbalance_cls
+            p.add_argument(*flags, dest=f.name, type=typ, default=argparse.SUPPRESS, metavar=f.name.upper(), help=helptext)
 
 def recipe_from_args(args:argparse.Namespace):
     "The starting `Recipe` (`--recipe`, default baseline) with every recipe option given on the command line applied."
@@ -180,6 +181,8 @@ def main(argv:list|None=None) -> int:
     try:
         if args.cmd == 'datasets': print(_course('data').list_datasets(args.data_dir).to_string(index=False)); return 0
         return _train(args) if args.cmd == 'train' else _compare(args)
+    except BrokenPipeError:  # `imbalance-course compare --list | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); return 0  # nothing more reaches the closed pipe
     except (ValueError, OSError) as e:
         print(f"imbalance-course: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt:

@@ -216,3 +216,21 @@ def test_compare_problems_list_plan_and_budget(tmp_path, capsys):
     assert "problem 'pneumonia10' is unknown; choose one of: pneumonia, pneumonia_1to10, breast" in capsys.readouterr().err
     assert main(['compare', '--problems', 'breast', '--datasets', 'breastmnist', '--store', store]) == 2
     assert 'not both' in capsys.readouterr().err
+
+
+def test_closed_pipe_is_not_an_error():
+    "`imbalance-course compare --list | head -1`: the reader leaves early; the command exits 0 and prints no error."
+    import shutil
+    exe = shutil.which('imbalance-course') or pytest.skip('the console script is not installed')
+    r = subprocess.run(f'"{exe}" compare --list | head -1; exit ${{PIPESTATUS[0]}}', shell=True, executable='/bin/bash',
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.startswith('baseline') and 'Broken pipe' not in r.stderr, r.stderr
+
+
+def test_recipe_flags_take_hyphens_and_the_old_underscores():
+    from imbalance_course.cli import build_parser, recipe_from_args
+    p = build_parser()
+    a = recipe_from_args(p.parse_args(['train', '--imbalance', '10', '--imbalance-cls', '1']))
+    b = recipe_from_args(p.parse_args(['train', '--imbalance', '10', '--imbalance_cls', '1']))
+    assert a == b and a.imbalance_cls == 1
+    assert '--imbalance-cls' in p._subparsers._group_actions[0].choices['train'].format_help()
