@@ -17,6 +17,7 @@ __all__ = ['LT_RECIPES', 'LT_PROBLEMS', 'LT_SEEDS', 'SELECT_RECIPES', 'LAST_RECI
 LT_RECIPES = ('baseline', 'weighted', 'class_balanced', 'focal', 'logit_adjusted', 'drw', 'ldam_drw')
 LT_PROBLEMS = ('retina_lt', 'retina', 'pneumonia_1to50')
 LT_SEEDS = (0, 1, 2, 3, 4)
+
 def with_select(r:str, s:str) -> str:
     "Register recipe `r` keeping the epoch that selection rule `s` names, as `r@s`; return that name."
     return register_recipe(get_recipe(r).replace(name=f'{r}@{s}', select=s)).name
