@@ -1,6 +1,6 @@
-"Many classes and long tails (issue: where the techniques matter): RetinaMNIST by name, multi-class metrics against
+"""Many classes and long tails (issue: where the techniques matter): RetinaMNIST by name, multi-class metrics against
 scikit-learn, the long-tailed training split, binary-only techniques refusing five classes, selection rules, and the
-three decision rules of every evaluation."
+three decision rules of every evaluation."""
 import json
 import numpy as np, pytest, torch
 from sklearn import metrics as skm
@@ -40,8 +40,9 @@ def test_decision_rules():
     prob = np.array([[0.7, 0.2, 0.1], [0.5, 0.1, 0.4], [0.2, 0.3, 0.5]])
     assert decide(prob).tolist() == [0, 0, 2]
     assert decide(prob, prior_offsets([80, 10, 10])).tolist() == [1, 2, 2]  # the prior divided out: 0.7/0.8 < 0.2/0.1
-    targ = np.array([0, 2, 2])
-    assert label_report(targ, decide(prob, pick_offsets(targ, prob)), 3)['recall_2'] == 1.0
+    prob4, targ = np.r_[prob, [[0.2, 0.6, 0.2]]], np.array([0, 2, 2, 1])
+    assert label_report(targ, decide(prob4), 3)['balanced_accuracy'] < 1  # argmax misses the second image
+    assert label_report(targ, decide(prob4, pick_offsets(targ, prob4)), 3)['balanced_accuracy'] == 1.0  # offsets tuned on it do not
     with pytest.raises(ValueError, match='must all be positive'): prior_offsets([3, 0, 1])
 
 
