@@ -20,8 +20,8 @@ __all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'PRO
            'EVAL_FORMAT', 'RECIPES', 'MULTI_SELECT', 'PROBLEMS', 'EPOCH_SECONDS', 'load_techniques', 'register',
            'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe', 'get_recipe', 'load_data', 'build',
            'write_json', 'check_run_config', 'build_model', 'init_weights', 'run_recipe', 'run_dir', 'get_run',
-           'run_model', 'lesson_store', 'remove_lesson_stores', 'Problem', 'get_problem', 'flat_metrics', 'summarize',
-           'write_csv', 'grid_of', 'compare', 'plan', 'check_budget', 'paired_diff', 'ci_table', 'plot_ci']
+           'run_model', 'lesson_store', 'remove_lesson_stores', 'Problem', 'get_problem', 'flat_metrics', 'device_kind',
+           'summarize', 'write_csv', 'grid_of', 'compare', 'plan', 'check_budget', 'paired_diff', 'ci_table', 'plot_ci']
 
 # %% ../nbs/03b_recipes.ipynb #eb78b5c1
 KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
@@ -466,14 +466,25 @@ def flat_metrics(res:dict) -> dict:
     for op in (k for k in res if k.startswith('at_')): row |= {f'{op}_{k}': v for k, v in res[op].items()}  # operating points and decision rules
     return row
 
-_ID_COLS = ('recipe', 'dataset', 'imbalance', 'problem', 'seed', 'key', 'torch', 'hardware')
+_ID_COLS = ('recipe', 'dataset', 'imbalance', 'problem', 'seed', 'key', 'torch', 'hardware', 'device')
+
+def device_kind(hardware) -> str:
+    "'gpu' for a run whose `hardware` names a GPU (compare's column: the GPU's name, else the CPU's), else 'cpu'."
+    return 'gpu' if any(w in str(hardware) for w in ('NVIDIA', 'cuda', 'GPU', 'Radeon')) else 'cpu'
+
+def _by_device(runs:pd.DataFrame) -> pd.DataFrame:
+    "`runs` with a `device` column ('cpu'/'gpu') where its runs come from both kinds, so that tables never mix them; else as it is."
+    if 'hardware' not in runs or runs.hardware.map(device_kind).nunique() < 2: return runs
+    return runs.assign(device=runs.hardware.map(device_kind))
 
 def _data_cols(runs:pd.DataFrame) -> list:
-    "The columns that name the data of a row of `runs`: dataset and imbalance, and the problem where `compare` ran problems."
-    return ['dataset', 'imbalance'] + (['problem'] if 'problem' in runs and runs.problem.notna().any() else [])
+    "The columns that name the data of a row of `runs`: dataset and imbalance, the problem where `compare` ran problems, the device where runs mix them."
+    return (['dataset', 'imbalance'] + (['problem'] if 'problem' in runs and runs.problem.notna().any() else [])
+            + (['device'] if 'device' in runs else []))
 
 def summarize(runs:pd.DataFrame) -> pd.DataFrame:
-    "One row per recipe × dataset × imbalance of `runs`: `n_seeds`, and each metric's mean over seeds with its 95% CI."
+    "One row per recipe × dataset × imbalance (× device, where GPU and CPU runs are mixed) of `runs`: `n_seeds`, and each metric's mean over seeds with its 95% CI."
+    runs = _by_device(runs)
     metrics = [c for c in runs.columns if c not in _ID_COLS and pd.api.types.is_numeric_dtype(runs[c])]
     rows = []
     cols = ['recipe', *_data_cols(runs)]
@@ -603,7 +614,7 @@ def paired_diff(runs:pd.DataFrame, # `compare`'s runs: one row per recipe × dat
                 control:str='baseline' # the recipe each other recipe is compared with, seed by seed
                ) -> pd.DataFrame:
     "Each recipe minus `control` on the same data and seed: per metric the mean difference, its 95% CI over seeds, the paired t-test's p-value and its minimum detectable effect (`mde`)."
-    rows = []
+    rows, runs = [], _by_device(runs)  # a GPU run is never paired with a CPU run
     cols = _data_cols(runs)
     for vals, g in runs.groupby(cols, sort=False, dropna=False):
         base = g[g.recipe == control].set_index('seed')
