@@ -15,7 +15,7 @@ from sklearn import metrics as skm
 __all__ = ['confusion', 'count_metrics', 'sensitivity', 'specificity', 'ppv', 'npv', 'gmean', 'spec_at_sens', 'sens_at_spec',
            'plot_roc', 'plot_pr', 'pick_threshold', 'ece', 'binary_report', 'label_report', 'multiclass_report',
            'report', 'decide', 'prior_offsets', 'pick_offsets', 'report_table', 'plot_confusion', 'bootstrap_ci',
-           'mean_ci', 'mde', 'paired_t']
+           'mean_ci', 'mde', 'seeds_for', 'paired_t']
 
 # %% ../nbs/02_metrics.ipynb #c4d68696
 def _np(x):
@@ -442,7 +442,17 @@ def mde(diffs, # paired differences, one per seed
     "Minimum detectable effect of a paired t-test on `diffs`: (t_{1−α/2} + t_{power}) · sd / √n with n − 1 degrees of freedom; NaN for one value."
     d = _vec(diffs, 'diffs').astype(float)
     if len(d) < 2: return float('nan')
-    return float((stats.t.ppf(1 - alpha / 2, len(d) - 1) + stats.t.ppf(power, len(d) - 1)) * d.std(ddof=1) / np.sqrt(len(d)))
+    return _mde_of(d.std(ddof=1), len(d), alpha, power)
+
+def _mde_of(sd:float, n:int, alpha:float=0.05, power:float=0.8) -> float:
+    return float((stats.t.ppf(1 - alpha / 2, n - 1) + stats.t.ppf(power, n - 1)) * sd / np.sqrt(n))
+
+def seeds_for(diffs, # paired differences seen so far, one per seed
+              effect:float, # the smallest mean difference worth detecting
+              alpha:float=0.05, power:float=0.8, max_n:int=10_000):
+    "The fewest seeds at which `mde` falls to `effect`, for paired differences as spread as `diffs`."
+    sd = _vec(diffs, 'diffs').astype(float).std(ddof=1)
+    return next(n for n in range(2, max_n + 1) if _mde_of(sd, n, alpha, power) <= effect)
 
 def paired_t(diffs)->float:
     "Two-sided p-value of the paired t-test that the mean of `diffs` is 0 (scipy's `ttest_1samp`); NaN for fewer than 2 values."
