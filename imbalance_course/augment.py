@@ -91,9 +91,10 @@ POLICIES = {
     'xray': Policy(degrees=10, translate=0.06, scale=(0.9, 1.1), brightness=0.2, contrast=0.2),
     'ultrasound': Policy(degrees=10, translate=0.06, scale=(0.9, 1.1), brightness=0.2, contrast=0.2, hflip=0.5),
     'dermoscopy': Policy(scale=(1., 1.15), brightness=0.1, contrast=0.1, saturation=0.1, hflip=0.5, vflip=0.5, rot90=True),
+    'fundus': Policy(degrees=180, scale=(1., 1.1), brightness=0.1, contrast=0.1, hflip=0.5),
 }
 MODALITY = {'pneumoniamnist': 'xray', 'chestxray_folder': 'xray', 'breastmnist': 'ultrasound', 'dermamnist': 'dermoscopy',
-            'synthetic': 'xray'}
+            'retinamnist': 'fundus', 'synthetic': 'xray'}
 
 def get_policy(name:str|Policy, # a key of `POLICIES`, 'auto', or a `Policy`
                dataset:str|None=None # for 'auto': the dataset whose modality picks the policy
