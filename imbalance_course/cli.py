@@ -100,6 +100,7 @@ def build_parser(full:bool=True # False: sub-commands named only, without their 
     c.add_argument('--recipes', nargs='+', default=['baseline'], metavar='NAME|FILE', help='recipes to compare (default: baseline)')
     c.add_argument('--problems', nargs='+', metavar='NAME', help="problems: each sets the dataset, imbalance and epochs (pneumonia, pneumonia_1to10, breast, ...; instead of --datasets)")
     c.add_argument('--datasets', nargs='+', metavar='NAME', help="datasets (default: each recipe's own)")
+    c.add_argument('--root', metavar='PATH', help="with --datasets folder or csv: your own images (the folder tree or the CSV)")
     c.add_argument('--imbalance', nargs='+', type=_or_none(float), dest='imbalances', metavar='RATIO',
                    help="training-split imbalance ratios to sweep ('none': as the data come; default: each recipe's own)")
     c.add_argument('--imbalance-cls', type=int, metavar='CLS', help="with --imbalance: the class made rare (1: the disease); default: each recipe's own")
@@ -158,13 +159,13 @@ def _compare(args) -> int:
                                                             for k, v in r.to_dict().items() if k != 'name' and v != getattr(rc.Recipe(), k)))
         print('problems (--problems): ' + ', '.join(rc.PROBLEMS))
         return 0
-    grid = (args.recipes, args.datasets, args.imbalances, args.seeds, args.epochs, args.imbalance_cls, args.init, args.problems)
+    grid = (args.recipes, args.datasets, args.imbalances, args.seeds, args.epochs, args.imbalance_cls, args.init, args.problems, args.root)
     if args.plan:
         p = rc.plan(rc.grid_of(*grid), args.store)
         print(p.to_string(index=False))
         print(f"{(p.status == 'to train').sum()} of {len(p)} runs to train: about {p.seconds.sum() / 60:.1f} min here (estimated from the store's measured times)")
         return 0
-    runs, summary = rc.compare(*grid[:4], args.store, args.out, *grid[4:], budget=args.budget, yes=args.yes, progress=not args.quiet,
+    runs, summary = rc.compare(*grid[:4], args.store, args.out, *grid[4:8], budget=args.budget, yes=args.yes, progress=not args.quiet, root=args.root,
                                data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)
     cols = {k: c for k, c in COMPARE_COLS.items() if f'{c}_mean' in summary}
     show = summary[[c for c in ('recipe', 'dataset', 'imbalance', 'problem', 'n_seeds') if c in summary]].copy()

@@ -142,7 +142,7 @@ class Recipe:
     name:str = _f('baseline', 'a label for tables and folders; not part of the run key')
     dataset:str = _f('pneumoniamnist', 'dataset name (see `imbalance-course datasets`)')
     size:int = _f(28, 'image size in pixels (MedMNIST: 28, 64, 128, 224)')
-    root:str|None = _f(None, 'chestxray_folder: the folder holding train/ val/ test/')
+    root:str|None = _f(None, "folder, chestxray_folder: the folder holding train/ (val/) test/; csv: the CSV listing the images")
     imbalance:float|None = _f(None, 'make one class of the TRAINING split rare: 1 image per this many of the largest class (make_imbalanced); none: as the data come')
     imbalance_cls:int|None = _f(None, 'the class `imbalance` makes rare (1: the positive class, e.g. the disease); none: the rarest class')
     profile:str|None = _f(None, "'exp': thin EVERY class of the training split along an exponential profile, `imbalance` images of class 0 per image of the last (make_longtailed); none: one class made rare")
@@ -509,17 +509,19 @@ def grid_of(recipes=('baseline',), # names, .json files or `Recipe`s
             epochs:int|None=None, # override every recipe's epochs (a different run, with its own key)
             imbalance_cls:int|None=None, # with `imbalances`: the class made rare (e.g. 1, the disease); None: each recipe's own
             init=None, # for the recipes that fine-tune (`Recipe.init`): the recipe to start from instead of their own; None: their own
-            problems=None # `Problem`s or names in `PROBLEMS`, instead of datasets, imbalances, epochs and imbalance_cls
+            problems=None, # `Problem`s or names in `PROBLEMS`, instead of datasets, imbalances, epochs and imbalance_cls
+            root:str|None=None # for your own data (`folder`, `csv` datasets): the folder tree or the CSV (`Recipe.root`)
            ) -> list:
     "The recipes of the grid recipes × (problems, or datasets × imbalances) × seeds, in the order `compare` runs them."
-    if problems is not None and (datasets, imbalances, epochs, imbalance_cls) != (None,) * 4:
-        raise ValueError("give problems (each sets the dataset, imbalance and epochs) or datasets, imbalances and epochs, not both")
+    if problems is not None and (datasets, imbalances, epochs, imbalance_cls, root) != (None,) * 5:
+        raise ValueError("give problems (each sets the dataset, imbalance and epochs) or datasets, imbalances, epochs and root, not both")
     rs = [get_recipe(r) for r in recipes]
     if init is not None: rs = [r.replace(init=init) if r.init is not None else r for r in rs]
     if problems is not None: return [get_problem(p)(r).replace(seed=s) for r in rs for p in problems for s in seeds]
     keep = object()  # "the recipe's own value"
     over = lambda d, i, s: ({'seed': s} | ({'dataset': d} if d is not keep else {}) | ({'imbalance': i} if i is not keep else {})
-                            | ({'epochs': epochs} if epochs is not None else {}) | ({'imbalance_cls': imbalance_cls} if imbalance_cls is not None else {}))
+                            | ({'epochs': epochs} if epochs is not None else {}) | ({'imbalance_cls': imbalance_cls} if imbalance_cls is not None else {})
+                            | ({'root': str(root)} if root is not None else {}))
     return [r.replace(**over(d, i, s)) for r in rs for d in (datasets or [keep]) for i in ([keep] if imbalances is None else imbalances) for s in seeds]
 
 def compare(recipes=('baseline',), # names, .json files or `Recipe`s
@@ -534,11 +536,13 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
             problems=None, # `Problem`s or names in `PROBLEMS`, instead of datasets, imbalances, epochs and imbalance_cls (runs get a `problem` column: its label)
             budget:float|None=None, # minutes: refuse a grid whose training is estimated (`plan`) to take longer, unless `yes`; None: no limit
             yes:bool=False, # start a grid over `budget` anyway
-            progress:bool=True, **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
+            progress:bool=True, # a progress bar over the runs
+            root:str|None=None, # for your own data (`folder`, `csv` datasets): the folder tree or the CSV (`Recipe.root`)
+            **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
            ) -> tuple:
     "Run the grid recipes × (problems, or datasets × imbalances) × seeds through the run store; return (and write) `runs` and `summary`."
     recipes = list(recipes)
-    grid = grid_of(recipes, datasets, imbalances, seeds, epochs, imbalance_cls, init, problems)
+    grid = grid_of(recipes, datasets, imbalances, seeds, epochs, imbalance_cls, init, problems, root)
     if budget is not None: check_budget(plan(grid, store), budget, yes)
     label = lambda p: get_problem(p).label or (p if isinstance(p, str) else get_problem(p).dataset)
     probs = [label(p) for _ in recipes for p in problems for _ in seeds] if problems is not None else [None] * len(grid)
