@@ -4,7 +4,7 @@
 
 # %% ../nbs/03a_train.ipynb #bd1098be
 from __future__ import annotations
-import copy, math, platform, random, re, time
+import copy, difflib, math, platform, random, re, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
@@ -15,10 +15,11 @@ from .metrics import decide, label_report, pick_offsets, pick_threshold, prior_o
 from .models import with_head
 
 # %% auto #0
-__all__ = ['SELECTS', 'to_input', 'Callback', 'NaNLossError', 'ce_loss', 'bce_loss', 'get_device', 'model_device', 'Trainer',
-           'check_train_split', 'frozen_bn_stats', 'probs', 'predict', 'unwrap', 'features', 'nll', 'save_atomic',
-           'arch_of', 'load_checkpoint', 'rng_state', 'set_rng_state', 'fit', 'select_epoch', 'feature_split',
-           'fit_head', 'pos_scores', 'operating_point', 'decision_rules', 'apply_rule', 'evaluate', 'environment']
+__all__ = ['EVENTS', 'SELECTS', 'to_input', 'Callback', 'NaNLossError', 'ce_loss', 'bce_loss', 'get_device', 'model_device',
+           'Trainer', 'check_train_split', 'frozen_bn_stats', 'probs', 'predict', 'unwrap', 'features', 'nll',
+           'save_atomic', 'arch_of', 'load_checkpoint', 'rng_state', 'set_rng_state', 'fit', 'select_epoch',
+           'feature_split', 'fit_head', 'pos_scores', 'operating_point', 'decision_rules', 'apply_rule', 'evaluate',
+           'environment']
 
 # %% ../nbs/03a_train.ipynb #b25a7cb4
 def to_input(x:torch.Tensor) -> torch.Tensor:
@@ -89,7 +90,7 @@ class Trainer:
         self.loss_fn = loss_fn or (bce_loss if self.n_out == 1 else ce_loss)
         cbs = [*cbs, *(o for o in (sampler, loss_fn) if isinstance(o, Callback))]  # a sampler or loss may also listen to the loop's events
         self.cbs, self.eval_model = sorted(cbs, key=lambda c: c.order), model
-        _check_names(self.cbs)
+        _check_names(self.cbs); _check_events(self.cbs)
         self.steps = (len(sampler) if sampler is not None else len(train)) // bs
         if self.steps == 0: raise ValueError(f"batch size {bs} is larger than the {len(train)} training images; lower bs")
         self.opt = opt_func(model.parameters(), lr=lr, weight_decay=wd)
@@ -98,8 +99,20 @@ class Trainer:
         self.saved_epoch, self.ckpt_seconds = None, 0.
 
     def __call__(self, event:str):
+        assert event in EVENTS, event  # the loop calls only the events it declares
         for cb in self.cbs:
             if hasattr(cb, event): getattr(cb, event)(self)
+
+EVENTS = ('before_fit', 'before_epoch', 'before_batch', 'after_pred', 'after_loss', 'before_step', 'after_step', 'after_epoch', 'after_fit')
+
+def _check_events(cbs):
+    "Refuse a callback method that looks like an event (`before_*`, `after_*`) but is none of `EVENTS`: a misspelt hook would never run."
+    for cb in cbs:
+        for m in dir(cb):
+            if m.startswith(('before_', 'after_')) and m not in EVENTS and callable(getattr(cb, m, None)):
+                near = difflib.get_close_matches(m, EVENTS, n=1)
+                raise ValueError(f"{type(cb).__name__} has a method {m!r}, which the loop never calls"
+                                 + (f": did you mean {near[0]!r}?" if near else '') + f" The events are: {', '.join(EVENTS)}")
 
 def _check_names(cbs):
     "Callback names key their checkpointed state, so they must differ."

@@ -189,3 +189,19 @@ def test_head_trained_on_features_checkpoints_like_any_model(syn, tmp_path):
     fit(new, tr, va, epochs=1, bs=64, lr=1e-9, out=out, progress=False)  # a checkpoint of the joined model ...
     back = create_model(); back.load_state_dict(load_checkpoint(out/'best.pt')['model'])  # ... loads into a fresh one
     assert np.allclose(predict(back, va), predict(new, va), atol=1e-5)
+
+
+def test_misspelt_hook_is_refused_with_the_nearest_event():
+    from imbalance_course.train import EVENTS, Callback, Trainer
+    from imbalance_course.models import create_model
+    from imbalance_course.data import make_synthetic
+    class Late(Callback):
+        def after_epoc(self, tr): pass
+    class Fine(Callback):
+        def after_epoch(self, tr): pass
+        def helper_after_x(self): pass  # not event-like: allowed
+    data = make_synthetic(64, size=28, seed=0)
+    with pytest.raises(ValueError, match="Late has a method 'after_epoc', which the loop never calls: did you mean 'after_epoch'"):
+        Trainer(create_model(), data, cbs=[Late()], bs=16, device='cpu')
+    Trainer(create_model(), data, cbs=[Fine()], bs=16, device='cpu')
+    assert len(EVENTS) == 9 and all(e.startswith(('before_', 'after_')) for e in EVENTS)
