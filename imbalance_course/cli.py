@@ -101,6 +101,8 @@ def build_parser(full:bool=True # False: sub-commands named only, without their 
     c.add_argument('--problems', nargs='+', metavar='NAME', help="problems: each sets the dataset, imbalance and epochs (pneumonia, pneumonia_1to10, breast, ...; instead of --datasets)")
     c.add_argument('--datasets', nargs='+', metavar='NAME', help="datasets (default: each recipe's own)")
     c.add_argument('--root', metavar='PATH', help="with --datasets folder or csv: your own images (the folder tree or the CSV)")
+    c.add_argument('--workers', type=int, default=1, metavar='N', help="runs trained at once, each in its own process with cores/N CPU threads; "
+                   "two compare processes may share a store: each run is trained once (default: 1)")
     c.add_argument('--imbalance', nargs='+', type=_or_none(float), dest='imbalances', metavar='RATIO',
                    help="training-split imbalance ratios to sweep ('none': as the data come; default: each recipe's own)")
     c.add_argument('--imbalance-cls', type=int, metavar='CLS', help="with --imbalance: the class made rare (1: the disease); default: each recipe's own")
@@ -165,7 +167,7 @@ def _compare(args) -> int:
         print(p.to_string(index=False))
         print(f"{(p.status == 'to train').sum()} of {len(p)} runs to train: about {p.seconds.sum() / 60:.1f} min here (estimated from the store's measured times)")
         return 0
-    runs, summary = rc.compare(*grid[:4], args.store, args.out, *grid[4:8], budget=args.budget, yes=args.yes, progress=not args.quiet, root=args.root,
+    runs, summary = rc.compare(*grid[:4], args.store, args.out, *grid[4:8], budget=args.budget, yes=args.yes, progress=not args.quiet, root=args.root, workers=args.workers,
                                data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)
     cols = {k: c for k, c in COMPARE_COLS.items() if f'{c}_mean' in summary}
     show = summary[[c for c in ('recipe', 'dataset', 'imbalance', 'problem', 'n_seeds') if c in summary]].copy()

@@ -4,7 +4,10 @@
 
 # %% ../nbs/03b_recipes.ipynb #7bedb94c
 from __future__ import annotations
-import atexit, dataclasses, hashlib, importlib, inspect, json, re, shutil, tempfile, time, warnings
+import atexit, dataclasses, hashlib, importlib, inspect, json, os, platform, re, shutil, tempfile, time, warnings
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+import multiprocessing as mp
 from dataclasses import dataclass, field
 from pathlib import Path
 import matplotlib.pyplot as plt, numpy as np, pandas as pd, torch.nn as nn
@@ -19,9 +22,10 @@ from .train import SELECTS, arch_of, bce_loss, ce_loss, environment, evaluate, f
 __all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'PROFILES', 'THRESHOLDS', 'FOLLOW', 'RUN_FORMAT',
            'EVAL_FORMAT', 'RECIPES', 'MULTI_SELECT', 'PROBLEMS', 'EPOCH_SECONDS', 'load_techniques', 'register',
            'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe', 'get_recipe', 'load_data', 'build',
-           'write_json', 'check_run_config', 'build_model', 'init_weights', 'run_recipe', 'run_dir', 'get_run',
-           'run_model', 'lesson_store', 'remove_lesson_stores', 'Problem', 'get_problem', 'flat_metrics', 'device_kind',
-           'summarize', 'write_csv', 'grid_of', 'compare', 'plan', 'check_budget', 'paired_diff', 'ci_table', 'plot_ci']
+           'write_json', 'check_run_config', 'build_model', 'init_weights', 'run_recipe', 'run_dir', 'run_lock',
+           'get_run', 'run_model', 'lesson_store', 'remove_lesson_stores', 'Problem', 'get_problem', 'flat_metrics',
+           'device_kind', 'summarize', 'write_csv', 'grid_of', 'compare', 'train_parallel', 'plan', 'check_budget',
+           'paired_diff', 'ci_table', 'plot_ci']
 
 # %% ../nbs/03b_recipes.ipynb #eb78b5c1
 KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
@@ -365,7 +369,7 @@ def run_recipe(recipe:Recipe, # what to run
     res = {k: rd[k] for k in ('dataset', 'size', 'epochs', 'seed', 'bs', 'lr', 'pretrained', 'root')} | {'model': recipe.model['name']}
     res |= {'recipe': rd, 'key': recipe.key, 'eval_format': EVAL_FORMAT, **evaluate(model, data, recipe.threshold if data.n_cls == 2 else None),
             'best_epoch': tr.best_epoch, 'seconds': round(sum(h['seconds'] for h in tr.history), 1),
-            'wall_seconds': round(time.perf_counter() - t0, 1),
+            'wall_seconds': round(time.perf_counter() - t0, 1), 'trained_by': f'{platform.node()}:{os.getpid()}',
             'checkpoint_seconds': round(tr.ckpt_seconds, 2), 'environment': environment(tr.device), 'history': tr.history}
     write_json(res, out/'metrics.json')
     return res
@@ -391,15 +395,40 @@ def _finished(done:Path) -> dict|None:
         warnings.warn(f"{done} is damaged ({e}); the run is resumed from its checkpoint or trained again, never read")
         return None
 
-def get_run(recipe:Recipe, store:str|Path='runs/store', **kwargs) -> dict:
-    "`recipe`'s metrics from the run store: read if the run finished (evaluated again from `best.pt` under an older `EVAL_FORMAT`), else trained or resumed (`kwargs` go to `run_recipe`)."
-    out = run_dir(recipe, store)
+try: import fcntl
+except ImportError: fcntl = None  # Windows: no POSIX locks; run one compare per store there
+
+@contextmanager
+def run_lock(out:Path, # a run folder of the store
+             wait:bool=True # block until the lock is free; False: yield False at once if another process holds it
+            ):
+    "Hold the lock of run folder `out` (a POSIX lock on `out/.lock`: the system drops it when its process ends, even killed); yield whether it is held."
+    out.mkdir(parents=True, exist_ok=True)
+    if fcntl is None: yield True; return
+    with open(out/'.lock', 'a+') as f:
+        try: fcntl.lockf(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError:
+            yield False; return
+        try: yield True
+        finally: fcntl.lockf(f, fcntl.LOCK_UN)
+
+def _stored(recipe:Recipe, out:Path, **kwargs) -> dict|None:
+    "The finished run in `out` (evaluated again from `best.pt` under an older `EVAL_FORMAT`), or None."
     done = out/'metrics.json'
     res = _finished(done) if done.exists() else None
-    if res is not None and res.get('key') == recipe.key:
-        if res.get('eval_format', 1) == EVAL_FORMAT: return res
-        if (out/'best.pt').exists(): return _reevaluate(recipe, out, res, **kwargs)  # seconds, even where last.pt was deleted to save space
-    return run_recipe(recipe, out, resume=True, store=store, **kwargs)
+    if res is None or res.get('key') != recipe.key: return None
+    if res.get('eval_format', 1) == EVAL_FORMAT: return res
+    return _reevaluate(recipe, out, res, **kwargs) if (out/'best.pt').exists() else None  # seconds, even where last.pt was deleted to save space
+
+def get_run(recipe:Recipe, store:str|Path='runs/store', wait:bool=True, **kwargs) -> dict|None:
+    "`recipe`'s metrics from the run store: read if the run finished, else trained or resumed (`kwargs` go to `run_recipe`) under the run's lock, so that two processes sharing a store train it once; with `wait=False`, None while another process holds it."
+    out = run_dir(recipe, store)
+    done = out/'metrics.json'
+    if done.exists() and (res := _finished(done)) is not None and res.get('key') == recipe.key and res.get('eval_format', 1) == EVAL_FORMAT: return res
+    with run_lock(out, wait) as held:
+        if not held: return None
+        res = _stored(recipe, out, **kwargs)  # it may have finished while this process waited for the lock
+        return res if res is not None else run_recipe(recipe, out, resume=True, store=store, **kwargs)
 
 def run_model(recipe:Recipe, store:str|Path='runs/store', **kwargs) -> tuple:
     "`(model, data)`: `recipe`'s network with the best weights of its stored run (trained first if missing: `get_run`), in eval mode."
@@ -538,12 +567,14 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
             yes:bool=False, # start a grid over `budget` anyway
             progress:bool=True, # a progress bar over the runs
             root:str|None=None, # for your own data (`folder`, `csv` datasets): the folder tree or the CSV (`Recipe.root`)
+            workers:int=1, # runs trained at once, each in its own process with cores / `workers` CPU threads (they share one GPU, if any)
             **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
            ) -> tuple:
     "Run the grid recipes × (problems, or datasets × imbalances) × seeds through the run store; return (and write) `runs` and `summary`."
     recipes = list(recipes)
     grid = grid_of(recipes, datasets, imbalances, seeds, epochs, imbalance_cls, init, problems, root)
     if budget is not None: check_budget(plan(grid, store), budget, yes)
+    if workers > 1: train_parallel(grid, store, workers, **kwargs)  # then the loop below reads every run from the store
     label = lambda p: get_problem(p).label or (p if isinstance(p, str) else get_problem(p).dataset)
     probs = [label(p) for _ in recipes for p in problems for _ in seeds] if problems is not None else [None] * len(grid)
     rows, bar = [], tqdm(grid, desc='runs', unit='run', disable=not progress)
@@ -557,6 +588,33 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
     runs = pd.DataFrame(rows); summary = summarize(runs)
     if out is not None: write_csv(runs, Path(out)/'runs.csv'); write_csv(summary, Path(out)/'summary.csv')
     return runs, summary
+def _train_one(args) -> str:
+    "A worker process: train (or read) one run of the store with `threads` CPU threads; its key."
+    import torch
+    recipe, store, threads, kwargs = args
+    torch.set_num_threads(threads); load_techniques()
+    r = Recipe.from_dict(recipe)
+    get_run(r, store, progress=False, **kwargs)
+    return r.key
+
+def train_parallel(grid:list, # `grid_of`'s recipes
+                   store:str|Path='runs/store', # the run store
+                   workers:int=2, # processes training at once
+                   threads:int|None=None, # CPU threads per process; None: cores / `workers`
+                   **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
+                  ) -> list:
+    "Train the runs of `grid` the store lacks in `workers` processes at once (start runs of fine-tunes first); each run's lock keeps any two processes from training it twice. The keys trained or read."
+    if not (isinstance(workers, int) and workers >= 1): raise ValueError(f"workers={workers!r} must be a whole number >= 1")
+    starts = [Recipe.from_dict(r.init).replace(seed=r.seed) for r in grid if r.init]
+    todo, seen = [], set()
+    for r in [*starts, *grid]:
+        if r.key in seen or (run_dir(r, store)/'metrics.json').exists(): continue
+        seen.add(r.key); todo.append(r)
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    if not todo: return []
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn')) as ex:  # spawn: no forked torch thread pools
+        return list(ex.map(_train_one, [(r.to_dict(), str(store), threads, kwargs) for r in todo]))
+
 
 # %% ../nbs/03b_recipes.ipynb #92699a65
 EPOCH_SECONDS = 9.  # one epoch of ResNet18 on PneumoniaMNIST's 4,708 training images on 2 CPU cores (lesson 03a): the guess with nothing measured
