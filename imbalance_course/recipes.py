@@ -193,7 +193,7 @@ class Recipe:
             if self.imbalance is None: raise ValueError(f"profile={self.profile!r} needs imbalance=RATIO: images of the first class per image of the last")
             if self.imbalance_cls is not None: raise ValueError(f"profile={self.profile!r} thins every class, so imbalance_cls={self.imbalance_cls} has no meaning; drop it")
 
-FOLLOW = ('dataset', 'size', 'root', 'imbalance', 'imbalance_cls', 'seed')  # a fine-tune starts from a run on the same data with the same seed
+FOLLOW = ('dataset', 'size', 'root', 'imbalance', 'imbalance_cls', 'profile', 'seed')  # a fine-tune starts from a run on the same data with the same seed
 
 def _init_recipe(r:Recipe) -> Recipe:
     "The recipe of the run that `r` fine-tunes: `r.init` (a name, .json file or dict of fields) with `r`'s data and seed (`FOLLOW`)."
