@@ -33,5 +33,6 @@ setuptools.setup(
     install_requires=cfg.get('requirements', '').split(),
     extras_require={'dev': cfg.get('dev_requirements', '').split()},
     entry_points={'console_scripts': cfg.get('console_scripts', '').split(),
+                  'imbalance_course.techniques': cfg.get('technique_modules', '').split(),
                   'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
 )

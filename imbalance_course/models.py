@@ -12,8 +12,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 import torchvision.models as tvm
 
 # %% auto #0
-__all__ = ['MODELS', 'HEADS', 'InputNorm', 'resnet18', 'register_model', 'adapt_state_dict', 'load_pretrained', 'CosineLinear',
-           'make_head', 'n_features', 'create_model', 'with_head']
+__all__ = ['MODELS', 'TECHNIQUES', 'HEADS', 'InputNorm', 'resnet18', 'register_model', 'load_techniques', 'adapt_state_dict',
+           'load_pretrained', 'CosineLinear', 'make_head', 'n_features', 'create_model', 'with_head']
 
 # %% ../nbs/03_models.ipynb #e6c7b3f8
 class InputNorm(nn.Module):
@@ -47,6 +47,21 @@ def register_model(name:str):
     return _inner
 
 register_model('resnet18')(resnet18);
+
+TECHNIQUES = 'imbalance_course.techniques'  # the entry-point group of modules that register techniques when imported
+
+def load_techniques() -> list:
+    "Import every module that registers techniques — the entry points of group `TECHNIQUES`: the course's later lessons, and any installed package of yours that declares its own — and return their names. Cheap once imported."
+    from importlib.metadata import entry_points
+    eps = list(entry_points(group=TECHNIQUES))
+    if not any(ep.value.startswith('imbalance_course.') for ep in eps):
+        raise RuntimeError(f"no module of imbalance_course is declared in the entry-point group {TECHNIQUES!r}: the installed package metadata "
+                           "predates it; reinstall with `pip install -e .` (or `pip install -e \".[dev]\"`)")
+    for ep in eps:
+        try: ep.load()
+        except Exception as e: raise ImportError(f"technique module {ep.value!r} (entry point {ep.name!r} of {TECHNIQUES!r}) failed to import: {e}") from e
+    return [ep.name for ep in eps]
+
 
 # %% ../nbs/03_models.ipynb #8078391c
 def adapt_state_dict(sd:dict, # torchvision-layout state dict, e.g. ImageNet ResNet18
@@ -121,7 +136,7 @@ def create_model(name:str='resnet18', # a key of `MODELS`
                  **settings # the architecture's own settings, passed to its builder
                 ) -> nn.Sequential:
     "Build architecture `name` as `norm` → `body` → `head` for `in_chans`-channel inputs and `n_cls` classes."
-    if name not in MODELS: importlib.import_module('imbalance_course.recipes').load_techniques()  # registered by a later lesson's module
+    if name not in MODELS: load_techniques()  # registered by a technique module (a later lesson's, or a package of yours)
     if name not in MODELS: raise ValueError(f"model {name!r} is unknown; choose one of: {', '.join(MODELS)}")
     if single_logit and n_cls != 2: raise ValueError(f"single_logit=True needs a binary task, but n_cls={n_cls}; use n_cls logits")
     body = MODELS[name](in_chans, **settings)

@@ -15,28 +15,22 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import ImageData, atomic_path, dataset_info, fast_mode, load_dataset, make_imbalanced, make_longtailed, set_seed
 from .metrics import mde, mean_ci, paired_t
-from .models import MODELS, create_model
+from .models import MODELS, create_model, load_techniques
 from .train import SELECTS, arch_of, bce_loss, ce_loss, environment, evaluate, fit, load_checkpoint
 
 # %% auto #0
-__all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'TECHNIQUE_MODULES', 'PROFILES', 'THRESHOLDS', 'FOLLOW', 'RUN_FORMAT',
-           'EVAL_FORMAT', 'RECIPES', 'MULTI_SELECT', 'PROBLEMS', 'EPOCH_SECONDS', 'load_techniques', 'register',
-           'settings', 'parse_spec', 'spec_str', 'Recipe', 'register_recipe', 'get_recipe', 'load_data', 'build',
-           'write_json', 'check_run_config', 'build_model', 'init_weights', 'run_recipe', 'run_dir', 'run_lock',
-           'get_run', 'run_model', 'lesson_store', 'remove_lesson_stores', 'Problem', 'get_problem', 'flat_metrics',
-           'device_kind', 'summarize', 'write_csv', 'grid_of', 'compare', 'train_parallel', 'plan', 'check_budget',
-           'paired_diff', 'ci_table', 'plot_ci']
+__all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'PROFILES', 'THRESHOLDS', 'FOLLOW', 'RUN_FORMAT', 'EVAL_FORMAT', 'RECIPES',
+           'MULTI_SELECT', 'PROBLEMS', 'EPOCH_SECONDS', 'register', 'settings', 'parse_spec', 'spec_str', 'Recipe',
+           'register_recipe', 'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config', 'build_model',
+           'init_weights', 'run_recipe', 'run_dir', 'run_lock', 'get_run', 'run_model', 'lesson_store',
+           'remove_lesson_stores', 'Problem', 'get_problem', 'flat_metrics', 'device_kind', 'summarize', 'write_csv',
+           'grid_of', 'compare', 'train_parallel', 'plan', 'check_budget', 'paired_diff', 'ci_table', 'plot_ci']
 
 # %% ../nbs/03b_recipes.ipynb #eb78b5c1
 KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
 REGISTRY = {'model': MODELS, 'sampler': {}, 'loss': {}, 'wrapper': {}, 'callback': {}}
 CONTEXT = ('data', 'train', 'in_chans', 'n_cls', 'seed', 'epochs')  # filled in by the run, never settings
 REQUIRED = '<required>'
-TECHNIQUE_MODULES = ['imbalance_course.resample', 'imbalance_course.augment', 'imbalance_course.losses', 'imbalance_course.auc', 'imbalance_course.attention', 'imbalance_course.sam_ema', 'imbalance_course.capstone', 'imbalance_course.longtail']  # each lesson that registers techniques adds its module here
-
-def load_techniques():
-    "Import every lesson module that registers techniques and recipes (`TECHNIQUE_MODULES`); cheap once imported."
-    for m in TECHNIQUE_MODULES: importlib.import_module(m)
 
 def _check_kind(kind:str):
     if kind not in KINDS: raise ValueError(f"kind {kind!r} is unknown; choose one of: {', '.join(KINDS)}")
