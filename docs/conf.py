@@ -172,6 +172,7 @@ def _write(path, text):
 
 
 def lesson_paths(): return sorted(NBS.glob('[0-9]*.ipynb'), key=lambda p: p.name)
+def guide_paths(): return sorted(p for p in NBS.glob('[a-z]*.ipynb') if p.name != 'index.ipynb')  # pages that are no lesson: writing a technique, the helpers
 
 
 def api_modules():
@@ -214,10 +215,10 @@ def api_page(mod):
 
 def prepare_sources():
     "Generate docs/index.ipynb, docs/lessons/*.ipynb and docs/lessons/api/*.rst from the repository"
-    lessons = lesson_paths()
-    names = {p.name for p in lessons}
+    lessons, guides = lesson_paths(), guide_paths()
+    names = {p.name for p in lessons + guides}
     keep = set()
-    for p in lessons:
+    for p in lessons + guides:
         dest = OUT/p.name
         _write(dest, nbformat.writes(clean_nb(p, names)))
         keep.add(dest)
@@ -233,7 +234,8 @@ def prepare_sources():
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f'# {LIB}\n\n> {cfg.get("description", "")}')])
     toc = '```{toctree}\n:hidden:\n:caption: %s\n:maxdepth: %d\n\n%s\n```'
     tocs = [toc % (cap, 1, '\n'.join(entries)) for cap, entries in
-            [('Lessons', [f'lessons/{p.stem}' for p in lessons]), ('API reference', [f'lessons/api/{m}' for m in mods])]
+            [('Lessons', [f'lessons/{p.stem}' for p in lessons]), ('Guides', [f'lessons/{p.stem}' for p in guides]),
+             ('API reference', [f'lessons/api/{m}' for m in mods])]
             if entries]
     if tocs: home.cells.append(nbformat.v4.new_markdown_cell('\n\n'.join(tocs)))
     for i, c in enumerate(home.cells): c['id'] = f'cell-{i}'
