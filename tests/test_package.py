@@ -50,3 +50,13 @@ def test_index_notebook_install_command_matches_readme():
     text, home = (REPO/'README.md').read_text(), (REPO/'nbs'/'index.ipynb').read_text()
     assert 'imbalance-course train --dataset pneumoniamnist --epochs 10' in text
     assert 'imbalance-course train --dataset pneumoniamnist --epochs 10' in home
+
+
+def test_hidden_cells_are_collapsed_in_jupyterlab():
+    "Every `#| hide` cell (tests, imports) opens collapsed in JupyterLab, as it is hidden on the site: `python tools/collapse_hidden.py` sets it."
+    import json
+    assert 'jupyter' in CFG['allowed_cell_metadata_keys'].split()  # nbdev_clean keeps the key
+    for p in sorted((REPO/'nbs').glob('*.ipynb')):
+        for c in json.loads(p.read_text(encoding='utf-8'))['cells']:
+            if c['cell_type'] == 'code' and ''.join(c['source']).lstrip().startswith('#| hide'):
+                assert c['metadata'].get('jupyter', {}).get('source_hidden'), f"{p.name}, cell {c.get('id')}: run python tools/collapse_hidden.py"
