@@ -10,7 +10,7 @@ from timm.layers.cbam import CbamModule
 from timm.models.resnet import BasicBlock, ResNet
 from .models import create_model, register_model
 from .recipes import Recipe, register_recipe
-from .train import _batched
+from .train import batched_apply
 
 # %% auto #0
 __all__ = ['STEMS', 'ATTENTION', 'ATTENTION_OPTIONS', 'ATTENTION_RECIPES', 'cbam', 'Upsample', 'PreActBlock', 'ResNet22',
@@ -126,7 +126,7 @@ def _hooked_outputs(model:nn.Module, mods:dict, x:torch.Tensor, grab) -> dict:
     "`grab(output)` of each module in `mods` (name → module) while `model` runs on images `x` (lesson 03a's eval-mode, batched pass); hooks removed after."
     out = {n: [] for n in mods}
     hooks = [m.register_forward_hook(lambda m, i, o, n=n: out[n].append(grab(o).cpu())) for n, m in mods.items()]
-    try: _batched(model, x, 512, model)
+    try: batched_apply(model, x, 512, model)
     finally:
         for h in hooks: h.remove()
     return {n: torch.cat(v) for n, v in out.items()}

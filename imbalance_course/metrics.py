@@ -12,10 +12,11 @@ from scipy import stats
 from sklearn import metrics as skm
 
 # %% auto #0
-__all__ = ['confusion', 'count_metrics', 'sensitivity', 'specificity', 'ppv', 'npv', 'gmean', 'spec_at_sens', 'sens_at_spec',
-           'plot_roc', 'plot_pr', 'pick_threshold', 'ece', 'binary_report', 'label_report', 'multiclass_report',
-           'report', 'decide', 'prior_offsets', 'pick_offsets', 'report_table', 'plot_confusion', 'bootstrap_ci',
-           'mean_ci', 'mde', 'seeds_for', 'paired_t']
+__all__ = ['as_vector', 'check_scores', 'need_both_classes', 'confusion', 'count_metrics', 'sensitivity', 'specificity', 'ppv',
+           'npv', 'gmean', 'spec_at_sens', 'sens_at_spec', 'plot_roc', 'plot_pr', 'check_cost_ratio', 'pick_threshold',
+           'ece', 'binary_report', 'label_report', 'multiclass_report', 'report', 'decide', 'prior_offsets',
+           'pick_offsets', 'report_table', 'plot_confusion', 'stratified_bootstrap_idx', 'bootstrap_ci', 'mean_ci',
+           'mde', 'seeds_for', 'paired_t']
 
 # %% ../nbs/02_metrics.ipynb #c4d68696
 def _np(x):
@@ -24,7 +25,7 @@ def _np(x):
         x = x.detach().cpu(); x = (x.float() if x.is_floating_point() else x).numpy()
     return np.asarray(x)
 
-def _vec(x, name):
+def as_vector(x, name):
     "`x` as a 1-D array (one value per sample); a column of shape (N, 1) is flattened."
     x = _np(x)
     if x.ndim == 2 and x.shape[1] == 1: x = x[:, 0]
@@ -33,7 +34,7 @@ def _vec(x, name):
 
 def _labels01(x, name):
     "`x` as an int array of 0/1 labels, or an error naming the labels found."
-    x = _vec(x, name)
+    x = as_vector(x, name)
     bad = np.setdiff1d(np.unique(x), [0, 1])
     if len(bad): raise ValueError(f"`{name}` must hold binary labels 0/1, found {bad[:5].tolist()}; "
                                   "encode the positive class as 1 and the rest as 0")
@@ -51,15 +52,15 @@ def _binary(targ, pred):
     _same_len(targ, pred, 'pred')
     return targ, pred
 
-def _scored(targ, score):
+def check_scores(targ, score):
     "Checked 0/1 `targ` and float `score` of the same length, without NaN."
-    targ, score = _labels01(targ, 'targ'), _vec(score, 'score').astype(float)
+    targ, score = _labels01(targ, 'targ'), as_vector(score, 'score').astype(float)
     _same_len(targ, score, 'score')
     if np.isnan(score).any(): raise ValueError(f"`score` has {np.isnan(score).sum()} NaN values; "
                                                "fix the model output (a diverged loss?) before computing metrics")
     return targ, score
 
-def _need_both(targ, what):
+def need_both_classes(targ, what):
     "Raise if `targ` does not contain both classes, which `what` needs."
     if len(np.unique(targ)) < 2:
         raise ValueError(f"{what} needs both classes in `targ`, but it holds only {np.unique(targ).tolist()}; "
@@ -115,8 +116,8 @@ def gmean(targ, pred)->float:
 # %% ../nbs/02_metrics.ipynb #80ed5198
 def _roc(targ, score, what):
     "Checked `roc_curve` of `score` against `targ` for `what`, with every threshold kept."
-    targ, score = _scored(targ, score)
-    _need_both(targ, what)
+    targ, score = check_scores(targ, score)
+    need_both_classes(targ, what)
     return skm.roc_curve(targ, score, drop_intermediate=False)
 
 def spec_at_sens(targ, # binary targets, 1 = positive class
@@ -144,7 +145,7 @@ def plot_roc(targ, score, ax=None, label=None, # legend label; AUC is appended
     ax = ax or plt.subplots(figsize=(4, 4))[1]
     ax.plot(fpr, tpr, label=f"{label + ' ' if label else ''}AUC {skm.auc(fpr, tpr):.3f}")
     if mark_threshold is not None:
-        pred = _vec(score, 'score') >= mark_threshold
+        pred = as_vector(score, 'score') >= mark_threshold
         ax.plot(1 - specificity(targ, pred), sensitivity(targ, pred), 'o', color=ax.lines[-1].get_color())
     ax.plot([0, 1], [0, 1], 'k:', lw=1)
     ax.set(xlabel='1 − specificity (FPR)', ylabel='sensitivity (TPR)', aspect='equal'); ax.legend(loc='lower right')
@@ -154,8 +155,8 @@ def plot_roc(targ, score, ax=None, label=None, # legend label; AUC is appended
 def plot_pr(targ, score, ax=None, label=None, # legend label; average precision is appended
            ):
     "Precision-recall curve of `score` against `targ`, with the prevalence baseline; returns the Axes."
-    targ, score = _scored(targ, score)
-    _need_both(targ, 'The PR curve')
+    targ, score = check_scores(targ, score)
+    need_both_classes(targ, 'The PR curve')
     prec, rec, _ = skm.precision_recall_curve(targ, score)
     ax = ax or plt.subplots(figsize=(4, 4))[1]
     ax.plot(rec, prec, label=f"{label + ' ' if label else ''}AP {skm.average_precision_score(targ, score):.3f}")
@@ -167,13 +168,13 @@ def plot_pr(targ, score, ax=None, label=None, # legend label; average precision 
 def _sweep(targ, score):
     "Every distinct threshold of `score`, decreasing, with the counts `tp, fp, fn, tn` of `score >= threshold`."
     fpr, tpr, thr = _roc(targ, score, 'Threshold selection')
-    score, n_pos = _vec(score, 'score').astype(float), _labels01(targ, 'targ').sum()
+    score, n_pos = as_vector(score, 'score').astype(float), _labels01(targ, 'targ').sum()
     n_neg = len(score) - n_pos
     thr[0] = np.nextafter(score.max(), np.inf)  # sklearn uses inf for "predict nothing positive"
     tp, fp = np.rint(tpr * n_pos), np.rint(fpr * n_neg)
     return thr, tp, fp, n_pos - tp, n_neg - fp
 
-def _check_cost(r):
+def check_cost_ratio(r):
     "`r` as a float if it is a positive cost ratio, else an error naming it."
     if not (np.ndim(r) == 0 and np.isfinite(r) and r > 0):
         raise ValueError(f"cost_ratio={r!r} must be a positive number: the cost of a missed positive divided by the cost of a false alarm (e.g. 10)")
@@ -208,7 +209,7 @@ def pick_threshold(targ, # validation targets, 1 = positive class
         if not 0 <= target <= 1: raise ValueError(f"target={target} is not a specificity; pass a value in [0, 1]")
         i = np.flatnonzero(m['specificity'] >= target)[-1]  # specificity falls as thresholds decrease: the last hit is the lowest
     else:
-        i = np.argmin(_check_cost(_need(cost_ratio, 'cost_ratio', method, 'e.g. cost_ratio=10 if a miss costs 10 false alarms')) * fn + fp)
+        i = np.argmin(check_cost_ratio(_need(cost_ratio, 'cost_ratio', method, 'e.g. cost_ratio=10 if a miss costs 10 false alarms')) * fn + fp)
     return float(thr[i])
 
 # %% ../nbs/02_metrics.ipynb #765d528a
@@ -217,7 +218,7 @@ def ece(targ, # binary targets, 1 = positive class
         n_bins:int=15 # equal-width bins on [0, 1]
        ) -> float:
     "Expected calibration error of positive-class probabilities `score`: the mean over bins b, weighted by their sizes n_b / N, of the gap between the share of positives and the mean score in b."
-    targ, score = _scored(targ, score); score = score.astype(np.float64)  # the same sums for float32 and float64 inputs
+    targ, score = check_scores(targ, score); score = score.astype(np.float64)  # the same sums for float32 and float64 inputs
     if ((score < 0) | (score > 1)).any(): raise ValueError("`score` has values outside [0, 1]; ECE needs probabilities (e.g. `logits.sigmoid()`)")
     if not (isinstance(n_bins, int) and n_bins >= 1): raise ValueError(f"n_bins={n_bins!r} must be a positive integer, e.g. 15")
     b = np.minimum((score * n_bins).astype(int), n_bins - 1)
@@ -230,8 +231,8 @@ def binary_report(targ, # binary targets, 1 = positive class
                   threshold=0.5, # decision rule: `pred = score >= threshold`
                  )->dict:
     "All binary metrics of `score` against `targ` at `threshold`, as plain floats and ints."
-    targ, score = _scored(targ, score)
-    _need_both(targ, 'AUC (in binary_report)')
+    targ, score = check_scores(targ, score)
+    need_both_classes(targ, 'AUC (in binary_report)')
     pred = (score >= threshold).astype(int)
     r = dict(auc=skm.roc_auc_score(targ, score), pr_auc=skm.average_precision_score(targ, score),
              accuracy=skm.accuracy_score(targ, pred), balanced_accuracy=skm.balanced_accuracy_score(targ, pred),
@@ -253,7 +254,7 @@ def _probs(prob):
 
 def _classes(targ, prob):
     "Checked class indices `targ` and probabilities `prob`; macro AUC needs every class in `targ`."
-    targ, prob = _vec(targ, 'targ').astype(int), _probs(prob)
+    targ, prob = as_vector(targ, 'targ').astype(int), _probs(prob)
     _same_len(targ, prob, 'row of probabilities')
     if set(np.unique(targ)) != set(range(prob.shape[1])):
         raise ValueError(f"macro AUC needs every class 0..{prob.shape[1] - 1} in `targ`, found {np.unique(targ).tolist()}")
@@ -264,7 +265,7 @@ def label_report(targ, # class indices 0..n_cls-1
                  n_cls:int # number of classes
                 )->dict:
     "Metrics of the decisions `pred` against `targ`: accuracy, balanced accuracy (macro recall), macro F1, MCC, quadratic-weighted kappa and every class's recall (scikit-learn's)."
-    targ, pred, cls = _vec(targ, 'targ').astype(int), _vec(pred, 'pred').astype(int), list(range(n_cls))
+    targ, pred, cls = as_vector(targ, 'targ').astype(int), as_vector(pred, 'pred').astype(int), list(range(n_cls))
     _same_len(targ, pred, 'pred')
     r = dict(accuracy=skm.accuracy_score(targ, pred), balanced_accuracy=skm.balanced_accuracy_score(targ, pred),
              f1_macro=skm.f1_score(targ, pred, average='macro', labels=cls, zero_division=0.0), mcc=skm.matthews_corrcoef(targ, pred),
@@ -346,7 +347,7 @@ def plot_confusion(targ, pred, classes=None, # class names, in label order
                    ax=None, normalize=None, # None for counts; 'true' for per-class recall (rows sum to 1)
                   ):
     "Heatmap of the confusion matrix of `pred` against `targ` (rows: truth, columns: prediction); returns the Axes."
-    targ, pred = _vec(targ, 'targ').astype(int), _vec(pred, 'pred').astype(int)
+    targ, pred = as_vector(targ, 'targ').astype(int), as_vector(pred, 'pred').astype(int)
     _same_len(targ, pred, 'pred')
     labels = list(range(len(classes))) if classes is not None else np.union1d(targ, pred).tolist()
     cm = skm.confusion_matrix(targ, pred, labels=labels, normalize=normalize)
@@ -358,7 +359,7 @@ def plot_confusion(targ, pred, classes=None, # class names, in label order
     return ax
 
 # %% ../nbs/02_metrics.ipynb #25dda2ba
-def _strat_idx(targ, n_boot, seed):
+def stratified_bootstrap_idx(targ, n_boot, seed):
     "Bootstrap indices, shape (`n_boot`, N), resampling each class of `targ` separately (classes in sorted order)."
     rng = np.random.default_rng(seed)
     return np.concatenate([rng.choice(np.flatnonzero(targ == c), (n_boot, (targ == c).sum())) for c in np.unique(targ)], 1)
@@ -417,9 +418,9 @@ def bootstrap_ci(targ, # targets: 0/1, or class indices for multiclass
     "`metric` of `score` against `targ` with a stratified-bootstrap percentile interval from `n_boot` replicates."
     full = report(targ, score, threshold)  # validates the inputs
     _check_metric(metric, full)
-    targ, score = _vec(targ, 'targ').astype(int), _np(score).astype(float)
+    targ, score = as_vector(targ, 'targ').astype(int), _np(score).astype(float)
     if score.ndim == 2 and score.shape[1] == 2: score = score[:, 1]
-    idx = _strat_idx(targ, n_boot, seed)
+    idx = stratified_bootstrap_idx(targ, n_boot, seed)
     vals = _boot_values(targ[idx[0]], score[idx], metric, threshold)  # stratified: all replicates share targ[idx[0]]
     lo, hi = np.quantile(vals, [alpha / 2, 1 - alpha / 2])
     return dict(value=float(metric(targ, score) if callable(metric) else full[metric]), lo=float(lo), hi=float(hi))
@@ -429,7 +430,7 @@ def mean_ci(values, # one number per seed (or fold)
             alpha=0.05, # 1 - confidence level
            )->dict:
     "Mean of `values` with a Student-t confidence interval; `lo` and `hi` are NaN for a single value."
-    v = _vec(values, 'values').astype(float)
+    v = as_vector(values, 'values').astype(float)
     if len(v) == 0 or np.isnan(v).any(): raise ValueError(f"`values` must be non-empty and without NaN, got {v.tolist()}")
     half = stats.t.ppf(1 - alpha / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
     return dict(mean=float(v.mean()), lo=float(v.mean() - half), hi=float(v.mean() + half), n=len(v))
@@ -440,7 +441,7 @@ def mde(diffs, # paired differences, one per seed
         power:float=0.8 # probability of detecting an effect of this size
        )->float:
     "Minimum detectable effect of a paired t-test on `diffs`: (t_{1−α/2} + t_{power}) · sd / √n with n − 1 degrees of freedom; NaN for one value."
-    d = _vec(diffs, 'diffs').astype(float)
+    d = as_vector(diffs, 'diffs').astype(float)
     if len(d) < 2: return float('nan')
     return _mde_of(d.std(ddof=1), len(d), alpha, power)
 
@@ -451,10 +452,10 @@ def seeds_for(diffs, # paired differences seen so far, one per seed
               effect:float, # the smallest mean difference worth detecting
               alpha:float=0.05, power:float=0.8, max_n:int=10_000):
     "The fewest seeds at which `mde` falls to `effect`, for paired differences as spread as `diffs`."
-    sd = _vec(diffs, 'diffs').astype(float).std(ddof=1)
+    sd = as_vector(diffs, 'diffs').astype(float).std(ddof=1)
     return next(n for n in range(2, max_n + 1) if _mde_of(sd, n, alpha, power) <= effect)
 
 def paired_t(diffs)->float:
     "Two-sided p-value of the paired t-test that the mean of `diffs` is 0 (scipy's `ttest_1samp`); NaN for fewer than 2 values."
-    d = _vec(diffs, 'diffs').astype(float)
+    d = as_vector(diffs, 'diffs').astype(float)
     return float(stats.ttest_1samp(d, 0).pvalue) if len(d) > 1 else float('nan')

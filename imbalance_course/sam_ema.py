@@ -11,7 +11,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 import imbalance_course.losses  # registers lesson 06's losses: the focal and DRW recipes below reuse them
 from .data import Split
 from .recipes import RECIPES, Recipe, register, register_recipe
-from .train import Callback, _batched
+from .train import Callback, batched_apply
 
 # %% auto #0
 __all__ = ['SAM_EMA_RECIPES', 'SAM', 'ema_avg_fn', 'EMA', 'sharpness']
@@ -94,7 +94,7 @@ def sharpness(model:nn.Module, # a trained classifier
     "Loss of `model` on `split` at its weights and under filter-normalised Gaussian noise (Li et al. 2018): one row per sigma and draw, with the increase over the unperturbed loss."
     x, y = split.x[:n], split.y[:n]
     def loss():
-        logits = _batched(model, x, bs, model)
+        logits = batched_apply(model, x, bs, model)
         if logits.shape[1] == 1: return F.binary_cross_entropy_with_logits(logits.view(-1), y.float()).item()
         return F.cross_entropy(logits, y).item()
     ws = [p for p in model.parameters() if p.ndim > 1]  # conv and linear weights; BatchNorm and biases stay (as Li et al.)

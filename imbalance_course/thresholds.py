@@ -11,8 +11,8 @@ from IPython.display import clear_output, display
 from scipy.optimize import minimize_scalar
 from scipy.special import expit, logit as logodds
 from .data import ImageData, Split
-from .metrics import _check_cost, _need_both, _scored, _strat_idx, _vec, count_metrics, pick_threshold
-from .train import _batched
+from .metrics import check_cost_ratio, need_both_classes, check_scores, stratified_bootstrap_idx, as_vector, count_metrics, pick_threshold
+from .train import batched_apply
 
 # %% auto #0
 __all__ = ['SPLITS', 'Scores', 'from_logits', 'get_scores', 'choose_threshold', 'counts_at', 'bayes_ppv_npv', 'at_threshold',
@@ -28,11 +28,11 @@ class Scores:
     targ:np.ndarray; score:np.ndarray; split:str; logit:np.ndarray|None=None
     def __post_init__(self):
         if self.split not in SPLITS: raise ValueError(f"split={self.split!r} is unknown; name the split the scores come from: {', '.join(SPLITS)}")
-        targ, score = _scored(self.targ, self.score)  # lesson 02's checks: 0/1 targets, one score each, no NaN
+        targ, score = check_scores(self.targ, self.score)  # lesson 02's checks: 0/1 targets, one score each, no NaN
         if ((score < 0) | (score > 1)).any(): raise ValueError("`score` has values outside [0, 1]; pass probabilities (a sigmoid or softmax), and logits as `logit`")
         object.__setattr__(self, 'targ', targ); object.__setattr__(self, 'score', score)
         if self.logit is None: return
-        lg = _vec(self.logit, 'logit').astype(float)
+        lg = as_vector(self.logit, 'logit').astype(float)
         if len(lg) != len(targ): raise ValueError(f"`targ` has {len(targ)} items but `logit` has {len(lg)}; pass one logit per target")
         object.__setattr__(self, 'logit', lg)
     def __len__(self): return len(self.targ)
@@ -45,13 +45,13 @@ def from_logits(targ, # 0/1 targets
                 split:str # the split they come from: 'train', 'val' or 'test'
                ) -> Scores:
     "`Scores` of `split` from binary log-odds `logit`; the probabilities are their sigmoid (in float64, so they do not round to 1)."
-    lg = _vec(logit, 'logit').astype(float)
+    lg = as_vector(logit, 'logit').astype(float)
     return Scores(targ, expit(lg), split, lg)
 
 # %% ../nbs/10_thresholds.ipynb #b1bf0237
 def _logits(model:nn.Module, x:Split, pos:int=1, bs:int=512) -> np.ndarray:
     "Log-odds of class `pos` from `model` on `x`: z[pos] − z[1 − pos] for two logits, ±z for one."
-    z = _batched(model, x, bs, lambda xb: model(xb).double(), torch.float64).numpy()
+    z = batched_apply(model, x, bs, lambda xb: model(xb).double(), torch.float64).numpy()
     if z.shape[1] > 2: raise ValueError(f"the model has {z.shape[1]} outputs; thresholds need a binary classifier (1 or 2 outputs)")
     if z.shape[1] == 1: return z[:, 0] if pos == 1 else -z[:, 0]
     return z[:, pos] - z[:, 1 - pos]
@@ -71,7 +71,7 @@ def _val_only(s, what:str) -> Scores:
         raise TypeError(f"{what} takes `Scores` (e.g. `get_scores(model, data)['val']`, or `Scores(targ, score, 'val')`), got {type(s).__name__}")
     if s.split != 'val': raise ValueError(f"{what} chooses on validation scores, but these are {s.split!r} scores; "
                                           "choose on scores['val'] and report on the test split once, at the end")
-    _need_both(s.targ, what)
+    need_both_classes(s.targ, what)
     return s
 
 def choose_threshold(val:Scores, # validation scores: the only split a threshold is chosen on
@@ -111,7 +111,7 @@ def at_threshold(s:Scores, # the scores to read (any split: nothing is chosen he
                  cost_ratio:float=1. # cost of a missed positive / cost of a false alarm
                 ) -> dict:
     "Counts, sensitivity, specificity, PPV and NPV at `prevalence`, and the expected cost per patient (in false alarms) of `score >= threshold`."
-    c, r = counts_at(s, threshold), _check_cost(cost_ratio)
+    c, r = counts_at(s, threshold), check_cost_ratio(cost_ratio)
     m = {k: float(v) for k, v in count_metrics(**c).items()}
     p = s.prevalence if prevalence is None else _check_prevalence(prevalence)
     ppv, npv = bayes_ppv_npv(m['sensitivity'], m['specificity'], p)
@@ -131,7 +131,7 @@ def threshold_ci(val:Scores, # validation scores
     val = _val_only(val, 'threshold_ci')
     t = choose_threshold(val, method, **kwargs)
     rows = []
-    for i in _strat_idx(val.targ, n_boot, seed):
+    for i in stratified_bootstrap_idx(val.targ, n_boot, seed):
         b = Scores(val.targ[i], val.score[i], 'val')
         rows.append(dict(threshold=choose_threshold(b, method, **kwargs)) | {k: at_threshold(b, t)[k] for k in ('sensitivity', 'specificity')})
     boot, full = pd.DataFrame(rows), at_threshold(val, t)
@@ -158,7 +158,7 @@ def scaled(s:Scores, T:float) -> Scores:
 # %% ../nbs/10_thresholds.ipynb #3eac9c39
 def cost_threshold(cost_ratio:float) -> float:
     "The cost-minimising threshold 1 / (1 + `cost_ratio`) for CALIBRATED probabilities, when a missed positive costs `cost_ratio` false alarms."
-    return 1 / (1 + _check_cost(cost_ratio))
+    return 1 / (1 + check_cost_ratio(cost_ratio))
 
 # %% ../nbs/10_thresholds.ipynb #8a77a055
 def shift_prevalence(s:Scores, # calibrated probabilities (e.g. temperature-scaled on validation)
@@ -219,7 +219,7 @@ class ThresholdExplorer:
         self.splits = [val] + ([test] if test is not None else [])
         t = choose_threshold(val, method) if threshold is None else _check_threshold(threshold)
         self.threshold = float(self.grid[np.abs(self.grid - t).argmin()])
-        self.cost_ratio = _check_cost(cost_ratio)
+        self.cost_ratio = check_cost_ratio(cost_ratio)
         self.prevalence = round(val.prevalence if prevalence is None else _check_prevalence(prevalence), 2)  # on the slider's grid
         self.curves = pd.concat([sweep(s, self.grid) for s in self.splits], ignore_index=True)
 

@@ -16,8 +16,8 @@ from .models import with_head
 
 # %% auto #0
 __all__ = ['EVENTS', 'SELECTS', 'to_input', 'Callback', 'NaNLossError', 'ce_loss', 'bce_loss', 'get_device', 'model_device',
-           'Trainer', 'check_train_split', 'frozen_bn_stats', 'probs', 'predict', 'unwrap', 'features', 'nll',
-           'save_atomic', 'arch_of', 'load_checkpoint', 'rng_state', 'set_rng_state', 'fit', 'select_epoch',
+           'Trainer', 'check_train_split', 'frozen_bn_stats', 'probs', 'batched_apply', 'predict', 'unwrap', 'features',
+           'nll', 'save_atomic', 'arch_of', 'load_checkpoint', 'rng_state', 'set_rng_state', 'fit', 'select_epoch',
            'feature_split', 'fit_head', 'pos_scores', 'operating_point', 'decision_rules', 'apply_rule', 'evaluate',
            'environment']
 
@@ -205,7 +205,7 @@ def probs(logits:torch.Tensor) -> torch.Tensor:
     if logits.shape[1] == 1: p = logits.sigmoid(); return torch.cat([1 - p, p], 1)
     return logits.softmax(1)
 
-def _batched(model:nn.Module, x:torch.Tensor|Split, bs:int, fn, dtype=torch.float32) -> torch.Tensor:
+def batched_apply(model:nn.Module, x:torch.Tensor|Split, bs:int, fn, dtype=torch.float32) -> torch.Tensor:
     "`fn` on images `x` (or a `Split`) on `model`'s device, in eval mode, `bs` at a time; concatenated on the CPU."
     x, dev, was = x.x if isinstance(x, Split) else x, model_device(model), model.training
     model.eval()
@@ -218,7 +218,7 @@ def predict(model:nn.Module, # a classifier (logits out)
             bs:int=512 # images per forward pass
            ) -> np.ndarray:
     "Class probabilities (N × n_cls) of `model` on images `x`, in eval mode, `bs` at a time."
-    return _batched(model, x, bs, lambda xb: probs(model(xb).double()), torch.float64).numpy()
+    return batched_apply(model, x, bs, lambda xb: probs(model(xb).double()), torch.float64).numpy()
 
 def unwrap(model:nn.Module) -> nn.Module:
     "The plain model inside an `AveragedModel` (EMA) or `DataParallel` wrapper; `model` itself otherwise."
@@ -226,7 +226,7 @@ def unwrap(model:nn.Module) -> nn.Module:
 
 def features(model:nn.Module, x:torch.Tensor|Split, bs:int=512) -> torch.Tensor:
     "Penultimate activations (N × n_features) of a `create_model` model on images `x`: its body's output, in eval mode."
-    return _batched(model, x, bs, unwrap(model)[:-1])
+    return batched_apply(model, x, bs, unwrap(model)[:-1])
 
 # %% ../nbs/03a_train.ipynb #6001aa2e
 SELECTS = {'val_auc': 'auc', 'val_balanced_accuracy': 'balanced_accuracy', 'val_loss': 'loss', 'last': 'last'}  # a rule's name -> `Trainer`'s metric
