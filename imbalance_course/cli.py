@@ -108,6 +108,7 @@ def build_parser(full:bool=True # False: sub-commands named only, without their 
     c.add_argument('--imbalance-cls', type=int, metavar='CLS', help="with --imbalance: the class made rare (1: the disease); default: each recipe's own")
     c.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='seeds (default: 0 1 2)')
     c.add_argument('--epochs', type=int, help="override every recipe's epochs")
+    c.add_argument('--size', type=int, metavar='PX', help="override every recipe's image size (MedMNIST: 28, 64, 128, 224)")
     c.add_argument('--init', type=_init_arg, metavar='RECIPE', help="for recipes that fine-tune: the recipe to start from instead of their own (a name, .json file or JSON object of fields)")
     c.add_argument('--store', default='runs/store', help='the run store: one folder per run, reused (default: runs/store)')
     c.add_argument('--out', default='results', help='folder for runs.csv and summary.csv (default: results)')
@@ -161,13 +162,13 @@ def _compare(args) -> int:
                                                             for k, v in r.to_dict().items() if k != 'name' and v != getattr(rc.Recipe(), k)))
         print('problems (--problems): ' + ', '.join(rc.PROBLEMS))
         return 0
-    grid = (args.recipes, args.datasets, args.imbalances, args.seeds, args.epochs, args.imbalance_cls, args.init, args.problems, args.root)
+    grid = (args.recipes, args.datasets, args.imbalances, args.seeds, args.epochs, args.imbalance_cls, args.init, args.problems, args.root, args.size)
     if args.plan:
         p = rc.plan(rc.grid_of(*grid), args.store)
         print(p.to_string(index=False))
         print(f"{(p.status == 'to train').sum()} of {len(p)} runs to train: about {p.seconds.sum() / 60:.1f} min here (estimated from the store's measured times)")
         return 0
-    runs, summary = rc.compare(*grid[:4], args.store, args.out, *grid[4:8], budget=args.budget, yes=args.yes, progress=not args.quiet, root=args.root, workers=args.workers,
+    runs, summary = rc.compare(*grid[:4], args.store, args.out, *grid[4:8], budget=args.budget, yes=args.yes, progress=not args.quiet, root=args.root, workers=args.workers, size=args.size,
                                data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)
     cols = {k: c for k, c in COMPARE_COLS.items() if f'{c}_mean' in summary}
     show = summary[[c for c in ('recipe', 'dataset', 'imbalance', 'problem', 'n_seeds') if c in summary]].copy()

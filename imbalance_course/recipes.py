@@ -533,13 +533,15 @@ def grid_of(recipes=('baseline',), # names, .json files or `Recipe`s
             imbalance_cls:int|None=None, # with `imbalances`: the class made rare (e.g. 1, the disease); None: each recipe's own
             init=None, # for the recipes that fine-tune (`Recipe.init`): the recipe to start from instead of their own; None: their own
             problems=None, # `Problem`s or names in `PROBLEMS`, instead of datasets, imbalances, epochs and imbalance_cls
-            root:str|None=None # for your own data (`folder`, `csv` datasets): the folder tree or the CSV (`Recipe.root`)
+            root:str|None=None, # for your own data (`folder`, `csv` datasets): the folder tree or the CSV (`Recipe.root`)
+            size:int|None=None # override every recipe's image size (MedMNIST: 28, 64, 128, 224)
            ) -> list:
     "The recipes of the grid recipes × (problems, or datasets × imbalances) × seeds, in the order `compare` runs them."
     if problems is not None and (datasets, imbalances, epochs, imbalance_cls, root) != (None,) * 5:
         raise ValueError("give problems (each sets the dataset, imbalance and epochs) or datasets, imbalances, epochs and root, not both")
     rs = [get_recipe(r) for r in recipes]
     if init is not None: rs = [r.replace(init=init) if r.init is not None else r for r in rs]
+    if size is not None: rs = [r.replace(size=size) for r in rs]
     if problems is not None: return [get_problem(p)(r).replace(seed=s) for r in rs for p in problems for s in seeds]
     keep = object()  # "the recipe's own value"
     over = lambda d, i, s: ({'seed': s} | ({'dataset': d} if d is not keep else {}) | ({'imbalance': i} if i is not keep else {})
@@ -562,11 +564,12 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
             progress:bool=True, # a progress bar over the runs
             root:str|None=None, # for your own data (`folder`, `csv` datasets): the folder tree or the CSV (`Recipe.root`)
             workers:int=1, # runs trained at once, each in its own process with cores / `workers` CPU threads (they share one GPU, if any)
+            size:int|None=None, # override every recipe's image size (MedMNIST: 28, 64, 128, 224)
             **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
            ) -> tuple:
     "Run the grid recipes × (problems, or datasets × imbalances) × seeds through the run store; return (and write) `runs` and `summary`."
     recipes = list(recipes)
-    grid = grid_of(recipes, datasets, imbalances, seeds, epochs, imbalance_cls, init, problems, root)
+    grid = grid_of(recipes, datasets, imbalances, seeds, epochs, imbalance_cls, init, problems, root, size)
     if budget is not None: check_budget(plan(grid, store), budget, yes)
     if workers > 1: train_parallel(grid, store, workers, **kwargs)  # then the loop below reads every run from the store
     label = lambda p: get_problem(p).label or (p if isinstance(p, str) else get_problem(p).dataset)
