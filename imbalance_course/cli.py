@@ -151,22 +151,38 @@ def _train(args) -> int:
     _print_result(res, out); return 0
 
 def _shown(rc, k:str, v) -> str:
-    "A recipe field as `compare --list` prints it: specs the short way (`name:key=value,...`), callbacks as a list of them."
+    "A recipe field as `compare --list` prints it: specs the short way (`name:key=value,...`), callbacks as a list of them, a start run by its name and what it changes."
     if k in ('model', 'sampler', 'loss', 'wrapper'): return rc.spec_str(v)
-    return '[' + ', '.join(map(rc.spec_str, v)) + ']' if k == 'callbacks' else str(v)
+    if k == 'callbacks': return '[' + ', '.join(map(rc.spec_str, v)) + ']'
+    if k == 'init':
+        base = rc.get_recipe(v['name']).to_dict() if v['name'] in rc.RECIPES else {}
+        diff = {f: x for f, x in v.items() if f != 'name' and f not in rc.FOLLOW and base.get(f) != x}
+        return v['name'] + ('(' + ', '.join(f'{f}={_shown(rc, f, x)}' for f, x in diff.items()) + ')' if diff else '')
+    return json.dumps(v) if isinstance(v, (dict, list)) or v is None else str(v)
+
+def _listing(rc) -> str:
+    "`compare --list`: the problems, then every registered recipe with what it changes from the baseline."
+    base = rc.Recipe()
+    lines = ['problems (--problems):'] + [f"  {n}: {p.label or p.dataset}" for n, p in rc.PROBLEMS.items()] + ['recipes (--recipes): each differs from the baseline in']
+    for n, r in rc.RECIPES.items():
+        diff = ' '.join(f"{k}={_shown(rc, k, v)}" for k, v in r.to_dict().items() if k != 'name' and v != getattr(base, k))
+        lines.append(f"  {n}: {diff or '(nothing: the control)'}")
+    return '\n'.join(lines)
 
 def _compare(args) -> int:
     rc = _course(); rc.load_techniques()
     if args.list:
-        for n, r in rc.RECIPES.items(): print(f"{n}: " + ' '.join(f"{k}={_shown(rc, k, v)}"
-                                                            for k, v in r.to_dict().items() if k != 'name' and v != getattr(rc.Recipe(), k)))
-        print('problems (--problems): ' + ', '.join(rc.PROBLEMS))
+        print(_listing(rc))
         return 0
     grid = (args.recipes, args.datasets, args.imbalances, args.seeds, args.epochs, args.imbalance_cls, args.init, args.problems, args.root, args.size)
     if args.plan:
         p = rc.plan(rc.grid_of(*grid), args.store)
-        print(p.to_string(index=False))
-        print(f"{(p.status == 'to train').sum()} of {len(p)} runs to train: about {p.seconds.sum() / 60:.1f} min here (estimated from the store's measured times)")
+        guessed = p.basis.str.startswith('nothing measured').sum()
+        print(p.assign(imbalance=p.imbalance.map(lambda x: 'as it comes' if x is None or x != x else f'{x:g}')).to_string(index=False))
+        how = ('estimated from the training times the store measured' if not guessed else
+               f"{guessed} of them guessed at {rc.EPOCH_SECONDS:g} s per epoch: the store has measured nothing like them" if guessed == (p.status == 'to train').sum() else
+               f"estimated from the store's measured times; {guessed} guessed at {rc.EPOCH_SECONDS:g} s per epoch")
+        print(f"{(p.status == 'to train').sum()} of {len(p)} runs to train: about {p.seconds.sum() / 60:.1f} min here ({how})")
         return 0
     runs, summary = rc.compare(*grid[:4], args.store, args.out, *grid[4:8], budget=args.budget, yes=args.yes, progress=not args.quiet, root=args.root, workers=args.workers, size=args.size,
                                data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)

@@ -201,11 +201,14 @@ def test_compare_problems_list_plan_and_budget(tmp_path, capsys):
     assert main(['compare', '--list']) == 0
     out = capsys.readouterr().out
     assert {'baseline:', 'over_focal:', 'resnet22_cbam_auc:', 'sam_ema_focal:'} <= {l.split()[0] for l in out.splitlines() if l.strip()}
-    assert 'problems (--problems): pneumonia, pneumonia_1to10, breast' in out
+    assert out.startswith('problems (--problems):\n  pneumonia: PneumoniaMNIST\n  pneumonia_1to10: pneumonia 1:10\n  breast: BreastMNIST')
+    assert '  baseline: (nothing: the control)' in out and '  finetune_ce: epochs=5 lr=0.0002 init=baseline\n' in out  # a start run by name, no Python dict
+    assert 'None' not in out
     store, grid = str(tmp_path/'store'), ['compare', '--recipes', 'baseline', 'focal', '--problems', 'synthetic', '--seeds', '0', '1', '2']
     assert main([*grid, '--store', store, '--plan']) == 0
     out = capsys.readouterr().out
     assert '6 of 6 runs to train' in out and 'nothing measured on these data: 9 s per epoch' in out
+    assert '6 of them guessed at 9 s per epoch' in out and "store's measured times" not in out and 'None' not in out
     assert main([*grid, '--store', store, '--budget', '1', '--out', str(tmp_path/'res'), '--quiet']) == 2
     err = capsys.readouterr().err
     assert 'about 9 min here' in err and 'more than the budget of 1 min' in err and '--yes' in err, err
