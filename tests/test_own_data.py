@@ -127,12 +127,12 @@ def test_not_an_image_and_bad_settings(tmp_path):
 
 def test_cli_trains_and_compares_on_a_folder(tmp_path):
     root = make_tree(tmp_path/'tree', n=(70, 10, 10))  # 140 training images: more than the default batch of 128
-    r = run('train', '--dataset', 'folder', '--root', root, '--epochs', 3, '--bs', 32, '--out', tmp_path/'run', '--quiet', '--data-dir', tmp_path/'cache')
+    r = run('train', '--dataset', 'folder', '--root', root, '--size', 16, '--epochs', 3, '--bs', 32, '--out', tmp_path/'run', '--quiet', '--data-dir', tmp_path/'cache')
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'run'/'metrics.json').read_text())
     assert res['dataset'] == 'folder' and res['root'] == str(root) and res['test']['n'] == 20
     assert res['test']['auc'] > 0.9  # brightness tells the class: a few epochs learn it
-    r = run('compare', '--datasets', 'folder', '--root', root, '--epochs', 1, '--seeds', 0, 1, '--store', tmp_path/'store',
+    r = run('compare', '--datasets', 'folder', '--root', root, '--size', 16, '--epochs', 1, '--seeds', 0, 1, '--store', tmp_path/'store',
             '--out', tmp_path/'results', '--quiet', '--data-dir', tmp_path/'cache')
     assert r.returncode == 0, r.stderr
     runs = pd.read_csv(tmp_path/'results'/'runs.csv')
