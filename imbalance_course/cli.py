@@ -197,7 +197,7 @@ def _compare(args) -> int:
 def main(argv:list|None=None) -> int:
     "Entry point of `imbalance-course`: run the sub-command in `argv`; errors print one line and return 2, Ctrl-C 130."
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(full=any(a in SUBCOMMANDS for a in argv)).parse_args(argv)  # no sub-command: help or usage, at once
+    args = build_parser(full=any(a in ('train', 'compare') for a in argv)).parse_args(argv)  # `datasets`, help, usage: no technique imported
     try:
         if args.cmd == 'datasets': print(_course('data').list_datasets(args.data_dir).to_string(index=False)); return 0
         return _train(args) if args.cmd == 'train' else _compare(args)

@@ -507,7 +507,7 @@ def list_datasets(data_dir:str|Path|None=None # data folder (see `get_data_dir`)
     "One row per dataset: kind, task, classes, positive class, sizes, which sizes are cached in `data_dir`, licence."
     d = get_data_dir(data_dir)
     def cached(i): return ' '.join(str(s) for s in i.sizes if (d/medmnist_source(i.name, s)[0]).exists()) if i.kind == 'medmnist' else ''
-    return pd.DataFrame([dict(name=i.name, kind=i.kind, task=i.task, n_cls=len(i.classes) or None, positive=i.classes[i.pos_class] if i.pos_class is not None else '',
+    return pd.DataFrame([dict(name=i.name, kind=i.kind, task=i.task, n_cls=len(i.classes) or '', positive=i.classes[i.pos_class] if i.pos_class is not None else '',
                               sizes=' '.join(map(str, i.sizes)), cached=cached(i), license=i.license) for i in DATASETS.values()])
 
 # %% ../nbs/01_data.ipynb #1ddd257e
