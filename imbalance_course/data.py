@@ -283,9 +283,9 @@ def _read_images(files:list, # image paths
             with Image.open(p) as im: return np.asarray(im.convert('RGB').resize((size, size), resample))
         except (UnidentifiedImageError, OSError) as e: raise ValueError(f"{w}: {p} is not an image PIL can read ({e}); remove it or convert it to PNG") from e
     x = np.stack([one(p, w) for p, w in zip(files, where or files)])  # N×H×W×3
-    gray = bool((x[..., :1] == x[..., 1:]).all()) if channels == 'auto' else channels == 1
-    if not gray: return x.transpose(0, 3, 1, 2).copy()
-    if (x[..., :1] == x[..., 1:]).all(): return x[:, None, :, :, 0].copy()
+    is_gray = bool((x[..., :1] == x[..., 1:]).all())  # R = G = B in every image
+    if channels == 3 or (channels == 'auto' and not is_gray): return x.transpose(0, 3, 1, 2).copy()
+    if is_gray: return x[:, None, :, :, 0].copy()
     return np.stack([np.asarray(Image.fromarray(im).convert('L')) for im in x])[:, None]  # colour made gray (channels=1): ITU-R 601 luma
 
 

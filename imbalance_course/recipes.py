@@ -406,23 +406,22 @@ def run_lock(out:Path, # a run folder of the store
         try: yield True
         finally: fcntl.lockf(f, fcntl.LOCK_UN)
 
-def _stored(recipe:Recipe, out:Path, **kwargs) -> dict|None:
-    "The finished run in `out` (evaluated again from `best.pt` under an older `EVAL_FORMAT`), or None."
+def _stored(recipe:Recipe, out:Path) -> dict|None:
+    "The metrics of `recipe`'s finished run in `out` (any `EVAL_FORMAT`), or None."
     done = out/'metrics.json'
     res = _finished(done) if done.exists() else None
-    if res is None or res.get('key') != recipe.key: return None
-    if res.get('eval_format', 1) == EVAL_FORMAT: return res
-    return _reevaluate(recipe, out, res, **kwargs) if (out/'best.pt').exists() else None  # seconds, even where last.pt was deleted to save space
+    return res if res is not None and res.get('key') == recipe.key else None
 
 def get_run(recipe:Recipe, store:str|Path='runs/store', wait:bool=True, **kwargs) -> dict|None:
-    "`recipe`'s metrics from the run store: read if the run finished, else trained or resumed (`kwargs` go to `run_recipe`) under the run's lock, so that two processes sharing a store train it once; with `wait=False`, None while another process holds it."
+    "`recipe`'s metrics from the run store: read if the run finished (evaluated again from `best.pt` under an older `EVAL_FORMAT`), else trained or resumed (`kwargs` go to `run_recipe`) under the run's lock, so that two processes sharing a store train it once; with `wait=False`, None while another process holds it."
     out = run_dir(recipe, store)
-    done = out/'metrics.json'
-    if done.exists() and (res := _finished(done)) is not None and res.get('key') == recipe.key and res.get('eval_format', 1) == EVAL_FORMAT: return res
+    if (res := _stored(recipe, out)) is not None and res.get('eval_format', 1) == EVAL_FORMAT: return res  # the common case: no lock needed
     with run_lock(out, wait) as held:
         if not held: return None
-        res = _stored(recipe, out, **kwargs)  # it may have finished while this process waited for the lock
-        return res if res is not None else run_recipe(recipe, out, resume=True, store=store, **kwargs)
+        res = _stored(recipe, out)  # it may have finished while this process waited for the lock
+        if res is not None and res.get('eval_format', 1) == EVAL_FORMAT: return res
+        if res is not None and (out/'best.pt').exists(): return _reevaluate(recipe, out, res, **kwargs)  # seconds, even where last.pt was deleted
+        return run_recipe(recipe, out, resume=True, store=store, **kwargs)
 
 def run_model(recipe:Recipe, store:str|Path='runs/store', **kwargs) -> tuple:
     "`(model, data)`: `recipe`'s network with the best weights of its stored run (trained first if missing: `get_run`), in eval mode."
@@ -571,7 +570,7 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
     recipes = list(recipes)
     grid = grid_of(recipes, datasets, imbalances, seeds, epochs, imbalance_cls, init, problems, root, size)
     if budget is not None: check_budget(plan(grid, store), budget, yes)
-    if workers > 1: train_parallel(grid, store, workers, **kwargs)  # then the loop below reads every run from the store
+    if workers != 1: train_parallel(grid, store, workers, **kwargs)  # then the loop below reads every run from the store (a bad `workers` is refused there)
     label = lambda p: get_problem(p).label or (p if isinstance(p, str) else get_problem(p).dataset)
     probs = [label(p) for _ in recipes for p in problems for _ in seeds] if problems is not None else [None] * len(grid)
     rows, bar = [], tqdm(grid, desc='runs', unit='run', disable=not progress)
@@ -585,6 +584,7 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
     runs = pd.DataFrame(rows); summary = summarize(runs)
     if out is not None: write_csv(runs, Path(out)/'runs.csv'); write_csv(summary, Path(out)/'summary.csv')
     return runs, summary
+
 def _train_one(args) -> str:
     "A worker process: train (or read) one run of the store with `threads` CPU threads; its key."
     import torch
