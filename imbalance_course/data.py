@@ -23,10 +23,15 @@ __all__ = ['DATA_ENV', 'DATASETS', 'SPLITS', 'INTERPOLATIONS', 'CSV_COLUMNS', 's
 
 # %% ../nbs/01_data.ipynb #e6eb25d6
 def set_seed(seed:int=0, # seed for Python's `random`, NumPy and torch
-             deterministic:bool=True): # ask torch for deterministic kernels too
-    "Seed every random number generator the course uses with `seed`, so a CPU run repeats exactly."
+             deterministic:bool=True): # ask torch for deterministic kernels and full-precision float32 too
+    "Seed every random number generator the course uses with `seed`, so a CPU run repeats exactly; on a GPU, as exactly as torch allows."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
-    if deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
+    if deterministic:
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')  # deterministic cuBLAS (read when CUDA starts)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.set_float32_matmul_precision('highest')  # no TF32 or bfloat16 shortcuts in float32 matmuls (CPU AMX, GPU)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False  # nor in cuDNN convolutions
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = False, True
 
 # %% ../nbs/01_data.ipynb #d6f9cde4
 def fast_mode() -> bool:

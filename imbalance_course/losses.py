@@ -5,15 +5,16 @@
 # %% ../nbs/06_losses.ipynb #6b65d468
 from __future__ import annotations
 import math
-import numpy as np, torch, torch.nn.functional as F
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torchvision.ops import sigmoid_focal_loss
 import pytorch_optimizer as po
 from .recipes import Recipe, register, register_recipe
-from .train import Callback
+from .train import Callback, unwrap
 
 # %% auto #0
 __all__ = ['WEIGHTINGS', 'LOSS_RECIPES', 'class_weights', 'check_weights', 'weighted_ce', 'bce_pos_weight', 'focal_loss',
-           'sigmoid_focal', 'log_prior', 'logit_adjusted_ce', 'adjust_logits', 'DeferredReweighting', 'LDAMLoss']
+           'sigmoid_focal', 'prior_logits', 'PriorBias', 'log_prior', 'logit_adjusted_ce', 'adjust_logits',
+           'DeferredReweighting', 'LDAMLoss']
 
 # %% ../nbs/06_losses.ipynb #f5e3ca6f
 WEIGHTINGS = ('inverse', 'sqrt', 'effective')
@@ -77,6 +78,43 @@ def focal_loss(pred:torch.Tensor, # N × n_cls logits
 def sigmoid_focal(pred:torch.Tensor, targ:torch.Tensor, gamma:float=2., alpha:float|None=None) -> torch.Tensor:
     "Per-sample binary focal loss on a single logit: torchvision's `sigmoid_focal_loss` (α for positives, 1 − α for negatives; None: off)."
     return sigmoid_focal_loss(pred[:, 0], targ.float(), alpha=-1 if alpha is None else alpha, gamma=gamma, reduction='none')
+
+# %% ../nbs/06_losses.ipynb #a1b2c3d4
+def prior_logits(counts, # training images per class
+                 pi:float=0.01, # starting probability of the rarest class
+                 n_out:int|None=None # 1: the single logit of a sigmoid head; None: one logit per class
+                ) -> torch.Tensor:
+    "Biases that make a head with negligible weights predict probability `pi` for the rarest class of `counts`, the others sharing 1 − `pi` in proportion to their counts (Lin et al. 2017's prior initialisation)."
+    c = np.asarray(counts, dtype=float)
+    if isinstance(pi, bool) or not isinstance(pi, (int, float)) or not 0 < pi < 1:
+        raise ValueError(f"pi={pi!r} must lie in (0, 1): the rarest class's starting probability (Lin et al. use 0.01)")
+    if c.ndim != 1 or len(c) < 2 or not (np.isfinite(c).all() and (c > 0).all()):
+        raise ValueError(f"counts={list(counts)} must hold a positive count for each of at least 2 classes: a class without training images has no prior")
+    rare = int(c.argmin()); p = (1 - pi) * c / (c.sum() - c[rare]); p[rare] = pi
+    b = torch.tensor(np.log(p), dtype=torch.float32)
+    if n_out is None or n_out == len(c): return b
+    if n_out == 1 and len(c) == 2: return (b[1] - b[0]).view(1)  # sigmoid(b) = p_1
+    raise ValueError(f"n_out={n_out} does not fit {len(c)} classes: use one logit per class, or 1 for a binary task")
+
+class PriorBias(Callback):
+    "Before the first epoch: the head's weights ~ N(0, `std`²) and biases from `prior_logits`, so the rarest class starts at probability `pi` (Lin et al. 2017). A resumed run keeps its trained weights."
+    order = -10  # before any callback that copies the model (EMA)
+    def __init__(self, counts, # training images per class
+                 pi:float=0.01, std:float=0.01, seed:int=0):
+        prior_logits(counts, pi)  # a bad pi or count fails here, before any training
+        if isinstance(std, bool) or not isinstance(std, (int, float)) or not std >= 0:
+            raise ValueError(f"std={std!r} must be >= 0 (Lin et al. use 0.01; 0 zeroes the head's weights)")
+        self.counts, self.pi, self.std, self.seed = list(counts), pi, std, seed
+    def before_fit(self, t):
+        if t.start_epoch: return  # resumed: the checkpoint's head stays
+        head = unwrap(t.model).head
+        if not isinstance(head, nn.Linear) or head.bias is None:
+            raise ValueError(f"prior_bias needs a linear head with a bias, but the model's head is {type(head).__name__}; "
+                             "drop the callback for a cosine head (LDAM)")
+        g = torch.Generator().manual_seed(self.seed)  # its own generator: the batches stay those of the run without it
+        with torch.no_grad():
+            head.weight.copy_(torch.randn(head.weight.shape, generator=g) * self.std)
+            head.bias.copy_(prior_logits(self.counts, self.pi, head.out_features))
 
 # %% ../nbs/06_losses.ipynb #8809e857
 def log_prior(counts) -> torch.Tensor:
@@ -165,6 +203,11 @@ def _logit_adjusted(train, n_cls, tau:float=1.):
     "cross-entropy on logits + tau * log prior (Menon et al. 2021)"
     return logit_adjusted_ce(_counts_of(train, n_cls), tau)
 
+@register('callback', 'prior_bias')
+def _prior_bias(train, n_cls, seed, pi:float=0.01, std:float=0.01):
+    "Lin et al. 2017's start: head weights ~ N(0, std^2), biases giving the rarest training class probability pi"
+    return PriorBias(_counts_of(train, n_cls), pi, std, seed)
+
 def _deferred(counts, epochs, beta, start, loss=F.cross_entropy):
     if not 0 <= start <= 1: raise ValueError(f"start={start} must lie in [0, 1]: the fraction of epochs before the weights switch on")
     return DeferredReweighting(class_weights(counts, 'effective', beta), int(start * epochs), loss)
@@ -187,5 +230,6 @@ for _name, _spec in [('weighted_ce', 'weighted_ce'), ('weighted_ce_sqrt', 'weigh
                      ('focal', 'focal'), ('sigmoid_focal', 'sigmoid_focal'), ('logit_adjusted', 'logit_adjusted'), ('drw', 'drw'),
                      ('ldam', 'ldam'), ('ldam_drw', 'ldam:drw=true')]:
     register_recipe(Recipe(name=_name, loss=_spec))
+register_recipe(Recipe(name='focal_prior', loss='focal', callbacks=['prior_bias']))  # Lin et al.'s start; control: focal
 LOSS_RECIPES = ('baseline', 'weighted_ce', 'weighted_ce_sqrt', 'class_balanced', 'bce_pos_weight', 'focal', 'sigmoid_focal',
-                'logit_adjusted', 'drw', 'ldam', 'ldam_drw')
+                'logit_adjusted', 'drw', 'ldam', 'ldam_drw', 'focal_prior')

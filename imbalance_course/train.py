@@ -4,7 +4,7 @@
 
 # %% ../nbs/03a_train.ipynb #bd1098be
 from __future__ import annotations
-import copy, difflib, math, platform, random, re, time
+import copy, difflib, math, os, platform, random, re, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
@@ -19,7 +19,7 @@ __all__ = ['EVENTS', 'SELECTS', 'to_input', 'Callback', 'NaNLossError', 'ce_loss
            'Trainer', 'check_train_split', 'frozen_bn_stats', 'probs', 'batched_apply', 'predict', 'unwrap', 'features',
            'nll', 'save_atomic', 'arch_of', 'load_checkpoint', 'rng_state', 'set_rng_state', 'fit', 'select_epoch',
            'feature_split', 'fit_head', 'pos_scores', 'operating_point', 'decision_rules', 'apply_rule', 'evaluate',
-           'environment']
+           'determinism', 'environment']
 
 # %% ../nbs/03a_train.ipynb #b25a7cb4
 def to_input(x:torch.Tensor) -> torch.Tensor:
@@ -468,9 +468,15 @@ def _cpu_name() -> str:
     try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
     except (OSError, StopIteration): return platform.processor() or platform.machine()
 
+def determinism() -> dict:
+    "The settings that decide whether a run repeats exactly (`set_seed` sets them): deterministic kernels, float32 matmul precision, TF32 and cuDNN autotuning."
+    return {'deterministic_algorithms': torch.are_deterministic_algorithms_enabled(), 'float32_matmul_precision': torch.get_float32_matmul_precision(),
+            'cuda_matmul_tf32': torch.backends.cuda.matmul.allow_tf32, 'cudnn_tf32': torch.backends.cudnn.allow_tf32,
+            'cudnn_benchmark': torch.backends.cudnn.benchmark, 'cublas_workspace': os.environ.get('CUBLAS_WORKSPACE_CONFIG')}
+
 def environment(device:str|torch.device|None=None) -> dict:
-    "Where a run runs: torch and Python versions, the processor, torch's CPU threads, and the GPU when `device` is one."
+    "Where a run runs: torch and Python versions, the processor, torch's CPU threads, the GPU when `device` is one, and the `determinism` settings."
     d = get_device('auto' if device is None else device)
     env = {'torch': torch.__version__, 'python': platform.python_version(), 'cpu': _cpu_name(),
            'threads': torch.get_num_threads(), 'device': str(d)}
-    return env | ({'gpu': torch.cuda.get_device_name(d)} if d.type == 'cuda' else {})
+    return env | ({'gpu': torch.cuda.get_device_name(d)} if d.type == 'cuda' else {}) | {'determinism': determinism()}
