@@ -31,7 +31,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data=True, zip_safe=False, python_requires='>=' + min_python,
     install_requires=cfg.get('requirements', '').split(),
-    extras_require={'dev': cfg.get('dev_requirements', '').split()},
+    extras_require={'dev': cfg.get('dev_requirements', '').split(), 'cluster': cfg.get('cluster_requirements', '').split()},
     entry_points={'console_scripts': cfg.get('console_scripts', '').split(),
                   'imbalance_course.techniques': cfg.get('technique_modules', '').split(),
                   'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},

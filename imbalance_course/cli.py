@@ -103,6 +103,10 @@ def build_parser(full:bool=True # False: sub-commands named only, without their 
     c.add_argument('--root', metavar='PATH', help="with --datasets folder or csv: your own images (the folder tree or the CSV)")
     c.add_argument('--workers', type=int, default=1, metavar='N', help="runs trained at once, each in its own process with cores/N CPU threads; "
                    "two compare processes may share a store: each run is trained once (default: 1)")
+    c.add_argument('--ray', metavar='ADDRESS', help="train the missing runs on a Ray cluster ('auto', 'ray://HOST:10001', or 'local'); "
+                   "--store must then be a path every node sees (needs the [cluster] extra)")
+    c.add_argument('--ray-cpus', type=float, default=2, metavar='N', help='with --ray: CPUs each run asks for (default: 2)')
+    c.add_argument('--ray-gpus', type=float, default=0, metavar='G', help='with --ray: GPUs each run asks for; 0.5 lets two runs share one (default: 0)')
     c.add_argument('--imbalance', nargs='+', type=_or_none(float), dest='imbalances', metavar='RATIO',
                    help="training-split imbalance ratios to sweep ('none': as the data come; default: each recipe's own)")
     c.add_argument('--imbalance-cls', type=int, metavar='CLS', help="with --imbalance: the class made rare (1: the disease); default: each recipe's own")
@@ -185,6 +189,7 @@ def _compare(args) -> int:
         print(f"{(p.status == 'to train').sum()} of {len(p)} runs to train: about {p.seconds.sum() / 60:.1f} min here ({how})")
         return 0
     runs, summary = rc.compare(*grid[:4], args.store, args.out, *grid[4:8], budget=args.budget, yes=args.yes, progress=not args.quiet, root=args.root, workers=args.workers, size=args.size,
+                               ray=args.ray, ray_cpus=args.ray_cpus, ray_gpus=args.ray_gpus,
                                data_dir=args.data_dir, device=args.device, download=args.download, ckpt_every=args.ckpt_every)
     cols = {k: c for k, c in COMPARE_COLS.items() if f'{c}_mean' in summary}
     show = summary[[c for c in ('recipe', 'dataset', 'imbalance', 'problem', 'n_seeds') if c in summary]].copy()
@@ -203,7 +208,7 @@ def main(argv:list|None=None) -> int:
         return _train(args) if args.cmd == 'train' else _compare(args)
     except BrokenPipeError:  # `imbalance-course compare --list | head`: the reader left, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); return 0  # nothing more reaches the closed pipe
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, ImportError) as e:  # ImportError: an optional extra (Ray) missing
         print(f"imbalance-course: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt:
         print("imbalance-course: interrupted. The run folder keeps its last checkpoint (written every --ckpt-every seconds "

@@ -24,7 +24,8 @@ __all__ = ['KINDS', 'REGISTRY', 'CONTEXT', 'REQUIRED', 'PROFILES', 'THRESHOLDS',
            'register_recipe', 'get_recipe', 'load_data', 'build', 'write_json', 'check_run_config', 'build_model',
            'init_weights', 'run_recipe', 'run_dir', 'run_lock', 'get_run', 'run_model', 'lesson_store',
            'remove_lesson_stores', 'Problem', 'get_problem', 'flat_metrics', 'device_kind', 'summarize', 'write_csv',
-           'grid_of', 'compare', 'train_parallel', 'plan', 'check_budget', 'paired_diff', 'ci_table', 'plot_ci']
+           'grid_of', 'compare', 'train_parallel', 'train_ray', 'plan', 'check_budget', 'paired_diff', 'ci_table',
+           'plot_ci']
 
 # %% ../nbs/03b_recipes.ipynb #eb78b5c1
 KINDS = ('model', 'sampler', 'loss', 'wrapper', 'callback')
@@ -563,6 +564,8 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
             progress:bool=True, # a progress bar over the runs
             root:str|None=None, # for your own data (`folder`, `csv` datasets): the folder tree or the CSV (`Recipe.root`)
             workers:int=1, # runs trained at once, each in its own process with cores / `workers` CPU threads (they share one GPU, if any)
+            ray:str|None=None, # a Ray cluster's address ('auto', 'ray://HOST:10001'; 'local': start one here): train the missing runs as Ray tasks (`train_ray`)
+            ray_cpus:float=2, ray_gpus:float=0, # with `ray`: what each run asks of its node
             size:int|None=None, # override every recipe's image size (MedMNIST: 28, 64, 128, 224)
             **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
            ) -> tuple:
@@ -570,7 +573,8 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
     recipes = list(recipes)
     grid = grid_of(recipes, datasets, imbalances, seeds, epochs, imbalance_cls, init, problems, root, size)
     if budget is not None: check_budget(plan(grid, store), budget, yes)
-    if workers != 1: train_parallel(grid, store, workers, **kwargs)  # then the loop below reads every run from the store (a bad `workers` is refused there)
+    if ray is not None: train_ray(grid, store, ray, ray_cpus, ray_gpus, **kwargs)  # then the loop below reads every run from the store
+    elif workers != 1: train_parallel(grid, store, workers, **kwargs)  # likewise (a bad `workers` is refused there)
     label = lambda p: get_problem(p).label or (p if isinstance(p, str) else get_problem(p).dataset)
     probs = [label(p) for _ in recipes for p in problems for _ in seeds] if problems is not None else [None] * len(grid)
     rows, bar = [], tqdm(grid, desc='runs', unit='run', disable=not progress)
@@ -586,13 +590,24 @@ def compare(recipes=('baseline',), # names, .json files or `Recipe`s
     return runs, summary
 
 def _train_one(args) -> str:
-    "A worker process: train (or read) one run of the store with `threads` CPU threads; its key."
+    "A worker process or Ray task: train (or read) one run of the store with `threads` CPU threads; its key."
     import torch
     recipe, store, threads, kwargs = args
+    if not Path(store).parent.is_dir():
+        raise FileNotFoundError(f"the run store {store} is not reachable from {platform.node()}: put it on storage that every worker mounts at the same path")
     torch.set_num_threads(threads); load_techniques()
     r = Recipe.from_dict(recipe)
     get_run(r, store, progress=False, **kwargs)
     return r.key
+
+def _missing(grid:list, store:str|Path) -> list:
+    "The runs of `grid` the store lacks, once each, the runs that fine-tunes start from first."
+    starts = [Recipe.from_dict(r.init).replace(seed=r.seed) for r in grid if r.init]
+    todo, seen = [], set()
+    for r in [*starts, *grid]:
+        if r.key in seen or (run_dir(r, store)/'metrics.json').exists(): continue
+        seen.add(r.key); todo.append(r)
+    return todo
 
 def train_parallel(grid:list, # `grid_of`'s recipes
                    store:str|Path='runs/store', # the run store
@@ -602,15 +617,37 @@ def train_parallel(grid:list, # `grid_of`'s recipes
                   ) -> list:
     "Train the runs of `grid` the store lacks in `workers` processes at once (start runs of fine-tunes first); each run's lock keeps any two processes from training it twice. The keys trained or read."
     if not (isinstance(workers, int) and workers >= 1): raise ValueError(f"workers={workers!r} must be a whole number >= 1")
-    starts = [Recipe.from_dict(r.init).replace(seed=r.seed) for r in grid if r.init]
-    todo, seen = [], set()
-    for r in [*starts, *grid]:
-        if r.key in seen or (run_dir(r, store)/'metrics.json').exists(): continue
-        seen.add(r.key); todo.append(r)
+    todo = _missing(grid, store)
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     if not todo: return []
     with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn')) as ex:  # spawn: no forked torch thread pools
         return list(ex.map(_train_one, [(r.to_dict(), str(store), threads, kwargs) for r in todo]))
+
+def train_ray(grid:list, # `grid_of`'s recipes
+              store:str|Path='runs/store', # the run store: a path every node of the cluster sees (shared storage)
+              address:str='local', # the cluster: 'auto' (the one this machine belongs to), 'ray://HOST:10001', or 'local' (start one here)
+              cpus:float=2, # CPUs each run asks for (its torch threads)
+              gpus:float=0, # GPUs each run asks for (0: trains on CPU; 0.5: two runs share a GPU)
+              **kwargs # for `run_recipe`: data_dir, device, download, ckpt_every
+             ) -> list:
+    "Train the runs of `grid` the store lacks as Ray tasks, each asking for `cpus` and `gpus` (runs that fine-tunes start from first); the runs' locks keep two workers from training one run twice, and a killed task's run resumes on the next call. The keys trained or read."
+    try: import ray
+    except ImportError: raise ImportError("compare with ray needs Ray: pip install -e '.[cluster]' (or pip install 'ray[default]')") from None
+    if not (cpus > 0 and gpus >= 0): raise ValueError(f"ray cpus={cpus} must be > 0 and gpus={gpus} >= 0")
+    store = Path(store).resolve(); store.mkdir(parents=True, exist_ok=True)
+    todo = _missing(grid, store)
+    starts = {Recipe.from_dict(g.init).replace(seed=g.seed).key for g in grid if g.init}
+    if not todo: return []
+    env = {k: str(Path(os.environ[k]).resolve()) for k in ('IMBALANCE_COURSE_DATA',) if os.environ.get(k)}
+    started = not ray.is_initialized()
+    if started: ray.init(address=None if address == 'local' else address, runtime_env={'env_vars': env}, include_dashboard=False, log_to_driver=False)
+    try:
+        task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(_train_one)
+        args = lambda r: (r.to_dict(), str(store), max(1, int(cpus)), kwargs)
+        keys = ray.get([task.remote(args(r)) for r in todo if r.key in starts])  # the runs fine-tunes start from, before the fine-tunes
+        return keys + ray.get([task.remote(args(r)) for r in todo if r.key not in starts])
+    finally:
+        if started: ray.shutdown()
 
 
 # %% ../nbs/03b_recipes.ipynb #92699a65

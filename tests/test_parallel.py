@@ -70,3 +70,23 @@ def test_workers_equal_a_sequential_grid_run_for_run(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(seq[cols], par[cols])
     pids = {get_run(r, tmp_path/'par')['trained_by'] for r in rc.grid_of(grid['recipes'], seeds=[0])}
     assert pids and not any(p.endswith(f':{os.getpid()}') for p in pids)  # worker processes trained them, not this one
+
+
+def test_a_local_ray_cluster_equals_a_sequential_grid_run_for_run(tmp_path):
+    pytest.importorskip('ray', reason="Ray is the optional extra for grids across machines: pip install -e '.[cluster]'")
+    grid = dict(recipes=[TINY, TINY.replace(name='tiny_focal', loss={'name': 'focal', 'gamma': 2.0, 'alpha': None})], seeds=[0], progress=False, out=None)
+    old = torch.get_num_threads(); torch.set_num_threads(1)  # each Ray task below asks for one CPU: one thread, the same arithmetic
+    try: seq, _ = compare(store=tmp_path/'seq', **grid)
+    finally: torch.set_num_threads(old)
+    ray_runs, _ = compare(store=tmp_path/'ray', ray='local', ray_cpus=1, **grid)
+    cols = ['recipe', 'seed', 'key', 'best_epoch', 'test_auc', 'test_balanced_accuracy', 'val_auc', 'threshold']
+    pd.testing.assert_frame_equal(seq[cols], ray_runs[cols])
+    pids = {get_run(r, tmp_path/'ray')['trained_by'] for r in rc.grid_of(grid['recipes'], seeds=[0])}
+    assert len(pids) == 2 and not any(p.endswith(f':{os.getpid()}') for p in pids)  # Ray workers trained them, not this process
+    assert rc.train_ray(rc.grid_of(grid['recipes'], seeds=[0]), tmp_path/'ray', 'local') == []  # nothing missing: no cluster started
+
+
+def test_ray_refuses_bad_resources_before_starting_anything(tmp_path):
+    pytest.importorskip('ray', reason="Ray is the optional extra for grids across machines: pip install -e '.[cluster]'")
+    with pytest.raises(ValueError, match='ray cpus=0 must be > 0'):
+        rc.train_ray(rc.grid_of([TINY], seeds=[0]), tmp_path/'s', 'local', cpus=0)
