@@ -80,7 +80,7 @@ _FOCAL, _DRW = RECIPES['focal'].loss, RECIPES['drw'].loss
 SAM_EMA_RECIPES = ['baseline', 'ema', 'sam', 'asam', 'sam_ema', 'asam_ema', 'sam_ema_focal', 'sam_drw']
 for _r in [Recipe(name='ema', callbacks=['ema']), Recipe(name='sam', wrapper='sam'), Recipe(name='asam', wrapper='asam'),
            Recipe(name='sam_ema', wrapper='sam', callbacks=['ema']), Recipe(name='asam_ema', wrapper='asam', callbacks=['ema']),
-           Recipe(name='sam_ema_focal', loss=_FOCAL, wrapper='sam', callbacks=['ema']),  # lesson 06's best-calibrated loss; control: focal
+           Recipe(name='sam_ema_focal', loss=_FOCAL, wrapper='sam', callbacks=['ema']),  # lesson 06's focal loss; control: focal
            Recipe(name='sam_drw', loss=_DRW, wrapper='sam:rho=0.5')]:  # large rho with deferred re-weighting (Rangwani et al. 2022); control: drw
     register_recipe(_r)
 
