@@ -619,6 +619,7 @@ def train_parallel(grid:list, # `grid_of`'s recipes
     if not (isinstance(workers, int) and workers >= 1): raise ValueError(f"workers={workers!r} must be a whole number >= 1")
     todo = _missing(grid, store)
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    Path(store).mkdir(parents=True, exist_ok=True)  # a new store: the workers find its folder
     if not todo: return []
     with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn')) as ex:  # spawn: no forked torch thread pools
         return list(ex.map(_train_one, [(r.to_dict(), str(store), threads, kwargs) for r in todo]))

@@ -65,10 +65,10 @@ def test_workers_equal_a_sequential_grid_run_for_run(tmp_path, monkeypatch):
     try: seq, _ = compare(store=tmp_path/'seq', **grid)
     finally: torch.set_num_threads(old)
     monkeypatch.setattr(os, 'cpu_count', lambda: 2)  # 2 workers x 1 thread, whatever this machine has
-    par, _ = compare(store=tmp_path/'par', workers=2, **grid)
+    par, _ = compare(store=tmp_path/'new'/'par', workers=2, **grid)  # a store whose folder does not exist yet
     cols = ['recipe', 'seed', 'key', 'best_epoch', 'test_auc', 'test_balanced_accuracy', 'val_auc', 'threshold']
     pd.testing.assert_frame_equal(seq[cols], par[cols])
-    pids = {get_run(r, tmp_path/'par')['trained_by'] for r in rc.grid_of(grid['recipes'], seeds=[0])}
+    pids = {get_run(r, tmp_path/'new'/'par')['trained_by'] for r in rc.grid_of(grid['recipes'], seeds=[0])}
     assert pids and not any(p.endswith(f':{os.getpid()}') for p in pids)  # worker processes trained them, not this one
 
 
