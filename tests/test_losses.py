@@ -1,9 +1,9 @@
 "Lesson 06 end to end: every registered loss trains through the one loop; bad settings fail before training."
-import pytest, torch
-from imbalance_course.losses import LOSS_RECIPES, DeferredReweighting, LDAMLoss
+import numpy as np, pytest, torch
+from imbalance_course.losses import LOSS_RECIPES, DeferredReweighting, LDAMLoss, prior_logits
 from imbalance_course.models import CosineLinear
 from imbalance_course.train import Callback
-from imbalance_course.recipes import RECIPES, get_run, run_model, run_recipe
+from imbalance_course.recipes import RECIPES, Recipe, get_run, load_data, run_model, run_recipe
 from imbalance_course.train import evaluate
 from test_resample import Record, tiny_cnn  # noqa: F401 (registers the tiny test model)
 
@@ -75,9 +75,6 @@ def test_fit_head_retrains_a_head_of_the_same_kind():
 @pytest.mark.parametrize('loss', ['focal', 'sigmoid_focal'])
 def test_prior_bias_sets_the_head_before_the_first_epoch(loss, tmp_path):
     "Lin et al.'s start through the one loop: the rarest training class starts at probability pi, on two logits or one; a resumed run keeps its head."
-    import numpy as np
-    from imbalance_course.losses import prior_logits
-    from imbalance_course.recipes import Recipe
     class Head(Callback):
         order = 0  # after prior_bias (order -10)
         def before_fit(self, tr): self.bias = tr.model.head.bias.detach().clone()
@@ -85,19 +82,18 @@ def test_prior_bias_sets_the_head_before_the_first_epoch(loss, tmp_path):
     recipe = Recipe(name='t', loss=loss, callbacks=['prior_bias:pi=0.05'], dataset='synthetic',
                     epochs=2, bs=64, model='tiny_cnn')
     res = run_recipe(recipe, tmp_path/'run', progress=False, device='cpu', cbs=[seen])
-    from imbalance_course.recipes import load_data
     counts = np.bincount(load_data(recipe).train.y.numpy(), minlength=2)
     assert counts[1] < counts[0]
     assert torch.allclose(seen.bias, prior_logits(counts, 0.05, seen.bias.numel()))
     p1 = seen.bias.sigmoid() if seen.bias.numel() == 1 else seen.bias.softmax(0)[1:]
     assert abs(p1.item() - 0.05) < 1e-5
     seen2 = Head()
-    again = run_recipe(recipe, tmp_path/'run', progress=False, device='cpu', cbs=[seen2])  # finished: nothing retrains, nothing is reset
+    again = run_recipe(recipe, tmp_path/'run', progress=False, device='cpu', cbs=[seen2])  # finished: resumed at its last epoch
     assert again['test']['auc'] == res['test']['auc']
+    assert not torch.allclose(seen2.bias, seen.bias)  # the trained head came back from the checkpoint; prior_bias left it alone
 
 
 def test_prior_bias_refuses_bad_settings_and_a_cosine_head(tmp_path):
-    from imbalance_course.recipes import Recipe
     with pytest.raises(ValueError, match=r'pi=1.5 must lie in \(0, 1\)'):
         run_recipe(Recipe(name='t', callbacks=['prior_bias:pi=1.5'], dataset='synthetic', epochs=1, bs=64, model='tiny_cnn'), tmp_path/'a', progress=False, device='cpu')
     with pytest.raises(ValueError, match='drop the callback for a cosine head'):
