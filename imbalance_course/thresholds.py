@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_thresholds.ipynb #107d8159
 from __future__ import annotations
-import json, uuid
+import json, re, uuid
 from dataclasses import dataclass
 import altair as alt, ipywidgets as widgets, matplotlib.pyplot as plt, numpy as np, pandas as pd, torch, torch.nn as nn
 from IPython.display import clear_output, display
@@ -204,9 +204,9 @@ def threshold_grid(step:float=0.005) -> np.ndarray:
     return np.round(np.linspace(0, 1, round(1 / step) + 1), 10)
 
 class ThresholdExplorer:
-    "Validation (and optionally test) `Scores` at any threshold, prevalence and cost ratio: `widget()` in Jupyter, a kernel-free Vega-Lite chart (`chart()`, the HTML display) on a web page."
-    def __init__(self, val:Scores, # validation scores: the starting threshold is chosen on them (`method`)
-                 test:Scores|None=None, # scores to SHOW at the same threshold (nothing is chosen on them)
+    "Choose a threshold on validation with sliders — `widget()` in Jupyter, a kernel-free Vega-Lite chart (`chart()`, the HTML display) on a web page — and look at test only when you `report`: every look is kept and counted."
+    def __init__(self, val:Scores, # validation scores: the sliders show them live, and the starting threshold is chosen on them (`method`)
+                 test:Scores|None=None, # test scores: shown only at a reported threshold (`report`), never live
                  threshold:float|None=None, # the slider's start; default `choose_threshold(val, method)`, rounded to the grid
                  method:str='youden', # rule for the default threshold (`choose_threshold`)
                  cost_ratio:float=1., # start of the cost slider: cost of a missed positive / of a false alarm
@@ -215,44 +215,62 @@ class ThresholdExplorer:
                 ):
         self.val = _val_only(val, 'ThresholdExplorer')
         if test is not None and not isinstance(test, Scores): raise TypeError(f"`test` must be `Scores`, got {type(test).__name__}")
+        if test is not None and test.split != 'test': raise ValueError(f"`test` holds {test.split!r} scores: pass the test split's scores (or none)")
         self.test, self.grid, self.step = test, threshold_grid(step), step
         self.splits = [val] + ([test] if test is not None else [])
         t = choose_threshold(val, method) if threshold is None else _check_threshold(threshold)
         self.threshold = float(self.grid[np.abs(self.grid - t).argmin()])
         self.cost_ratio = check_cost_ratio(cost_ratio)
         self.prevalence = round(val.prevalence if prevalence is None else _check_prevalence(prevalence), 2)  # on the slider's grid
-        self.curves = pd.concat([sweep(s, self.grid) for s in self.splits], ignore_index=True)
+        self.curves = sweep(val, self.grid)  # validation only: a test curve would show test at every threshold
+        self.reports = []  # one `at_threshold` row per look at test
+
+    def _settings(self, threshold, prevalence, cost_ratio):
+        return [d if v is None else v for v, d in ((threshold, self.threshold), (prevalence, self.prevalence), (cost_ratio, self.cost_ratio))]
 
     def at(self, threshold:float|None=None, prevalence:float|None=None, cost_ratio:float|None=None) -> pd.DataFrame:
-        "`at_threshold` of each split (one row each) at these settings (default: the explorer's): what both views show."
-        t, p, r = [d if v is None else v for v, d in ((threshold, self.threshold), (prevalence, self.prevalence), (cost_ratio, self.cost_ratio))]
-        return pd.DataFrame([at_threshold(s, t, p, r) for s in self.splits], index=[s.split for s in self.splits])
+        "`at_threshold` of the validation scores (one row, `val`) at these settings (default: the explorer's): what the sliders show live."
+        return pd.DataFrame([at_threshold(self.val, *self._settings(threshold, prevalence, cost_ratio))], index=['val'])
+
+    def report(self, threshold:float|None=None, prevalence:float|None=None, cost_ratio:float|None=None) -> pd.DataFrame:
+        "Look at the test split at these settings (default: the explorer's) — once you have chosen on validation. The look is kept and counted: returns `reported`, every look so far."
+        if self.test is None: raise ValueError("no test scores to report on: build the explorer as ThresholdExplorer(val, test)")
+        t, p, r = self._settings(threshold, prevalence, cost_ratio)
+        self.reports.append(at_threshold(self.test, t, p, r) | dict(cost_ratio=float(r)))
+        return self.reported
+
+    @property
+    def reported(self) -> pd.DataFrame:
+        "Every look at test so far, numbered from 1 (`look`): the threshold, prevalence and cost ratio it was made at, counts and rates."
+        return pd.DataFrame(self.reports, index=pd.RangeIndex(1, len(self.reports) + 1, name='look'))
+
 
 # %% ../nbs/10_thresholds.ipynb #4aab10d6
 _CELLS = dict(tp=('positive', 'positive'), fp=('negative', 'positive'), fn=('positive', 'negative'), tn=('negative', 'negative'))  # (actual, predicted)
 _SHOWN = ['sensitivity', 'specificity', 'ppv', 'npv', 'cost']
+_TABLE_CSS = '<style>.threshold-metrics {border-collapse: collapse} .threshold-metrics th, .threshold-metrics td {padding: 2px 10px; text-align: right}</style>'
 
-def _metrics_html(df:pd.DataFrame) -> str:
-    "The rows of `ThresholdExplorer.at` as an HTML table: counts, then the rates."
-    cols = list(_CELLS) + _SHOWN
-    rows = ''.join(f'<tr><th>{i}</th>' + ''.join(f'<td>{r[c]:.0f}</td>' if c in _CELLS else f'<td>{r[c]:.3f}</td>' for c in cols) + '</tr>'
-                   for i, r in df.iterrows())
-    return f'<table class="threshold-metrics"><tr><th></th>{"".join(f"<th>{c}</th>" for c in cols)}</tr>{rows}</table>'
+def _metrics_html(df:pd.DataFrame, settings:bool=False) -> str:
+    "Rows of `ThresholdExplorer.at` or `.reported` as a padded HTML table: (the settings,) counts, then the rates."
+    cols = (['threshold', 'prevalence', 'cost_ratio'] if settings else []) + list(_CELLS) + _SHOWN
+    fmt = lambda c, v: f'{v:.0f}' if c in _CELLS else f'{v:.3f}'
+    rows = ''.join(f'<tr><th>{i}</th>' + ''.join(f'<td>{fmt(c, r[c])}</td>' for c in cols) + '</tr>' for i, r in df.iterrows())
+    return f'{_TABLE_CSS}<table class="threshold-metrics"><tr><th>{df.index.name or ""}</th>{"".join(f"<th>{c}</th>" for c in cols)}</tr>{rows}</table>'
 
 def _plot(self:ThresholdExplorer, threshold=None, prevalence=None, cost_ratio=None):
-    "Matplotlib view at these settings: ROC curves with the operating points, validation score histograms, validation cost curve."
-    now, (t, p, r) = self.at(threshold, prevalence, cost_ratio), [d if v is None else v for v, d in
-                                                                 ((threshold, self.threshold), (prevalence, self.prevalence), (cost_ratio, self.cost_ratio))]
+    "Matplotlib view at these settings: the validation ROC curve with its operating point (and the reported test points, fixed), validation score histograms, validation cost curve."
+    t, p, r = self._settings(threshold, prevalence, cost_ratio)
+    now, c = self.at(t, p, r), self.curves
     fig, axs = plt.subplots(1, 3, figsize=(12, 3.1))
-    for s in self.splits:
-        c = self.curves[self.curves.split == s.split]
-        l, = axs[0].plot(1 - c.specificity, c.sensitivity, label=s.split)
-        axs[0].plot(1 - now.specificity[s.split], now.sensitivity[s.split], 'o', color=l.get_color())
-    axs[0].set(xlabel='1 − specificity', ylabel='sensitivity', title='ROC: the point at the threshold'); axs[0].legend()
+    l, = axs[0].plot(1 - c.specificity, c.sensitivity, label='val')
+    axs[0].plot(1 - now.specificity['val'], now.sensitivity['val'], 'o', color=l.get_color())
+    for look, rep in self.reported.iterrows():
+        axs[0].plot(1 - rep.specificity, rep.sensitivity, 'x', color='#e45756', label='test (reported)' if look == 1 else None)
+        axs[0].annotate(str(look), (1 - rep.specificity, rep.sensitivity), textcoords='offset points', xytext=(4, -9), fontsize=7)
+    axs[0].set(xlabel='1 − specificity', ylabel='sensitivity', title='ROC (val): the point at the threshold'); axs[0].legend()
     for y, name, col in ((0, 'negative', '#4c78a8'), (1, 'positive', '#e45756')):
         axs[1].hist(self.val.score[self.val.targ == y], np.linspace(0, 1, 21), alpha=0.55, color=col, label=name)
     axs[1].set(xlabel='score (val)', ylabel='images', title='validation scores by class'); axs[1].legend()
-    c = self.curves[self.curves.split == 'val']
     cost = r * p * (1 - c.sensitivity) + (1 - p) * (1 - c.specificity); low = cost <= cost.min() + 1e-12
     axs[2].plot(c.threshold, cost, color='gray'); axs[2].plot(c.threshold[low], cost[low], 'ko', ms=4)
     axs[2].set(xlabel='threshold', ylabel='expected cost / patient', title='cost on val (● = cheapest)')
@@ -261,30 +279,45 @@ def _plot(self:ThresholdExplorer, threshold=None, prevalence=None, cost_ratio=No
     return fig
 ThresholdExplorer.plot = _plot
 
+def _looked(n:int) -> str:
+    return 'test not looked at yet: choose on validation, then report' if n == 0 else f"test looked at {n} time{'s' if n > 1 else ''}"
+
 def _widget(self:ThresholdExplorer) -> widgets.VBox:
-    "The explorer as ipywidgets: sliders update the counts, metrics and figure from the stored scores (no re-prediction)."
-    kw = dict(continuous_update=False, style=dict(description_width='initial'))
+    """The explorer as ipywidgets: the sliders update validation's counts, metrics and figure from the stored scores (no
+    re-prediction); the button reports on test at the sliders' settings, and every report stays listed and counted."""
+    kw = dict(continuous_update=False, style=dict(description_width='200px'), layout=widgets.Layout(width='520px'))  # a long track at any width
     t = widgets.FloatSlider(value=self.threshold, min=0, max=1, step=self.step, readout_format='.3f', description='threshold', **kw)
     p = widgets.FloatSlider(value=self.prevalence, min=0.01, max=0.99, step=0.01, description='prevalence', **kw)
     r = widgets.FloatSlider(value=self.cost_ratio, min=0.5, max=50, step=0.5, description='cost of a miss / of a false alarm', **kw)
-    table, out = widgets.HTML(), widgets.Output()
-    def update(*_):
-        table.value = _metrics_html(self.at(t.value, p.value, r.value))
+    button = widgets.Button(description='report on test', disabled=self.test is None,
+                            tooltip='look at the test split at these settings: once you have chosen on validation')
+    looked = widgets.Label(_looked(len(self.reports)) if self.test is not None else 'no test scores given')
+    table, reports, out = widgets.HTML(), widgets.HTML(), widgets.Output()
+    def draw():
         with out:
             clear_output(wait=True); f = self.plot(t.value, p.value, r.value); display(f); plt.close(f)
+    def update(*_):
+        table.value = _metrics_html(self.at(t.value, p.value, r.value)); draw()
+    def report(*_):
+        self.report(t.value, p.value, r.value)
+        reports.value, looked.value = _metrics_html(self.reported, settings=True), _looked(len(self.reports)); draw()
     for w in (t, p, r): w.observe(update, 'value')
+    button.on_click(report)
     update()
-    box = widgets.VBox([widgets.HBox([t, p, r]), table, out])
-    box.sliders, box.table = dict(threshold=t, prevalence=p, cost_ratio=r), table  # handles for scripts and tests
+    if self.reports: reports.value = _metrics_html(self.reported, settings=True)
+    box = widgets.VBox([t, p, r, table, widgets.HBox([button, looked]), reports, out])
+    box.sliders, box.table, box.button, box.reports, box.looked = dict(threshold=t, prevalence=p, cost_ratio=r), table, button, reports, looked  # handles for scripts and tests
     return box
 ThresholdExplorer.widget = _widget
 
+
 # %% ../nbs/10_thresholds.ipynb #8b325366
-_LIVE = dict(  # Vega expressions for the browser; `at_threshold` computes the same numbers in Python
+_P, _R = "(datum.split == 'test' ? reported_prevalence : prevalence)", "(datum.split == 'test' ? reported_cost : cost_ratio)"
+_LIVE = dict(  # Vega expressions for the browser; `at_threshold` computes the same numbers in Python. Test rows use the reported settings
     sensitivity='datum.tp / (datum.tp + datum.fn)', specificity='datum.tn / (datum.tn + datum.fp)',
-    ppv='datum.sensitivity * prevalence / (datum.sensitivity * prevalence + (1 - datum.specificity) * (1 - prevalence))',
-    npv='datum.specificity * (1 - prevalence) / (datum.specificity * (1 - prevalence) + (1 - datum.sensitivity) * prevalence)',
-    cost='cost_ratio * prevalence * (1 - datum.sensitivity) + (1 - prevalence) * (1 - datum.specificity)')
+    ppv=f'datum.sensitivity * {_P} / (datum.sensitivity * {_P} + (1 - datum.specificity) * (1 - {_P}))',
+    npv=f'datum.specificity * (1 - {_P}) / (datum.specificity * (1 - {_P}) + (1 - datum.sensitivity) * {_P})',
+    cost=f'{_R} * {_P} * (1 - datum.sensitivity) + (1 - {_P}) * (1 - datum.specificity)')
 
 _COLS = dict(scores=('split', 'targ', 'score'), curves=('split', 'threshold', 'sensitivity', 'specificity'))
 
@@ -298,9 +331,11 @@ def _data(name:str) -> alt.Chart:
     return alt.Chart(alt.NamedData(name, format=alt.DataFormat(type='csv', parse=parse)))
 
 def _live_counts() -> alt.Chart:
-    "Each split's counts at the `threshold` parameter, computed in the browser from the raw scores, with `_LIVE`'s rates."
-    calc = {k: f"datum.targ == {int(a == 'positive')} && datum.score {'>=' if p == 'positive' else '<'} threshold ? 1 : 0" for k, (a, p) in _CELLS.items()}
-    return (_data('scores').transform_calculate(**calc)
+    """Each split's counts, computed in the browser from the raw scores, with `_LIVE`'s rates: validation at the `threshold`
+    slider, test only once reported (the `reported` parameter, −1 until then) and at the reported threshold."""
+    at = "(datum.split == 'test' ? reported : threshold)"
+    calc = {k: f"datum.targ == {int(a == 'positive')} && datum.score {'>=' if p == 'positive' else '<'} {at} ? 1 : 0" for k, (a, p) in _CELLS.items()}
+    return (_data('scores').transform_filter("datum.split == 'val' || reported >= 0").transform_calculate(**calc)
             .transform_aggregate(**{k: f'sum({k})' for k in _CELLS}, groupby=['split']).transform_calculate(**_LIVE))
 
 def _confusion(split:str) -> alt.LayerChart:
@@ -311,20 +346,20 @@ def _confusion(split:str) -> alt.LayerChart:
     enc = dict(x=alt.X('predicted:N', sort=['positive', 'negative'], axis=alt.Axis(labelAngle=0)), y=alt.Y('actual:N', sort=['positive', 'negative']))
     return alt.layer(cells.mark_rect().encode(color=alt.Color('count:Q', legend=None, scale=alt.Scale(scheme='blues')), **enc),
                      cells.mark_text(fontSize=15).encode(text='count:Q', color=alt.value('black'), **enc).properties(name=f'confusion_{split}')
-                    ).properties(width=110, height=110, title=f'{split}: counts')
+                    ).properties(width=110, height=110, title=f'{split}: counts' if split == 'val' else 'test: at the reported threshold')
 
 def _rule() -> alt.Chart:
     return alt.Chart(alt.Data(values=[{}])).transform_calculate(t='threshold').mark_rule(color='black', strokeDash=[4, 2]).encode(x='t:Q')
 
 def _curve_charts(splits) -> alt.HConcatChart:
-    "ROC with the live operating points, validation score histograms, validation cost curve with its cheapest thresholds."
+    "Validation ROC with the live operating point (and test's at the reported threshold), validation score histograms, validation cost curve with its cheapest thresholds."
     cv, size = _data('curves'), dict(width=165, height=140)
     order = [s.split for s in splits]
     roc = alt.layer(
         cv.transform_calculate(fpr='1 - datum.specificity').mark_line().encode(x=alt.X('fpr:Q', title='1 − specificity'), y='sensitivity:Q',
                                                                               color=alt.Color('split:N', sort=order), order=alt.Order('threshold:Q', sort='descending')),
         _live_counts().transform_calculate(fpr='1 - datum.specificity').mark_point(filled=True, size=80).encode(
-            x='fpr:Q', y='sensitivity:Q', color=alt.Color('split:N', sort=order))).properties(title='ROC: the point at the threshold', **size)
+            x='fpr:Q', y='sensitivity:Q', color=alt.Color('split:N', sort=order))).properties(title='ROC (val): the point at the threshold', **size)
     hist = alt.layer(
         _data('scores').transform_filter("datum.split == 'val'").transform_calculate(cls="datum.targ == 1 ? 'positive' : 'negative'")
         .mark_bar(opacity=0.55).encode(x=alt.X('score:Q', bin=alt.Bin(step=0.05, extent=[0, 1]), title='score (val)'), y=alt.Y('count()', stack=None, title='images'),
@@ -337,7 +372,7 @@ def _curve_charts(splits) -> alt.HConcatChart:
     return alt.hconcat(roc, hist, costs).resolve_scale(color='independent')
 
 def _table(splits) -> alt.Chart:
-    "Sensitivity, specificity, PPV, NPV and cost of each split at the sliders' settings (text marks named `metrics`)."
+    "Sensitivity, specificity, PPV, NPV and cost: validation's at the sliders' settings, test's at the reported ones (text marks named `metrics`)."
     return (_live_counts().transform_fold(_SHOWN, as_=['metric', 'value']).mark_text().encode(
                 x=alt.X('split:N', title=None, sort=[s.split for s in splits], axis=alt.Axis(orient='top', labelAngle=0)),
                 y=alt.Y('metric:N', sort=_SHOWN, title=None), text=alt.Text('value:Q', format='.3f'))
@@ -345,10 +380,12 @@ def _table(splits) -> alt.Chart:
 
 # %% ../nbs/10_thresholds.ipynb #29627f28
 def _chart(self:ThresholdExplorer) -> alt.VConcatChart:
-    "The explorer as one Vega-Lite chart: sliders bound to the `threshold`, `prevalence` and `cost_ratio` parameters; the data are the raw scores and `curves`."
+    "The explorer as one Vega-Lite chart: sliders bound to the `threshold`, `prevalence` and `cost_ratio` parameters, test shown at the `reported` ones; the data are the raw scores and validation's `curves`."
     params = [alt.param(name='threshold', value=self.threshold, bind=alt.binding_range(min=0, max=1, step=self.step, name='threshold ')),
               alt.param(name='prevalence', value=self.prevalence, bind=alt.binding_range(min=0.01, max=0.99, step=0.01, name='prevalence ')),
-              alt.param(name='cost_ratio', value=self.cost_ratio, bind=alt.binding_range(min=0.5, max=50, step=0.5, name='cost of a miss / of a false alarm '))]
+              alt.param(name='cost_ratio', value=self.cost_ratio, bind=alt.binding_range(min=0.5, max=50, step=0.5, name='cost of a miss / of a false alarm ')),
+              # set by the page's "report on test" button (`_EMBED`); −1: test not looked at
+              alt.param(name='reported', value=-1), alt.param(name='reported_prevalence', value=self.prevalence), alt.param(name='reported_cost', value=self.cost_ratio)]
     bottom = alt.hconcat(*[_confusion(s.split) for s in self.splits], _table(self.splits))
     ch = alt.vconcat(_curve_charts(self.splits), bottom).add_params(*params).resolve_scale(color='independent')
     curves = self.curves[list(_COLS['curves'])].round(4).itertuples(index=False)
@@ -357,17 +394,31 @@ def _chart(self:ThresholdExplorer) -> alt.VConcatChart:
     return ch.configure_view(stroke=None).configure_title(fontSize=12)
 ThresholdExplorer.chart = _chart
 
-_EMBED = '''<div id="{uid}" class="threshold-explorer">{note}</div>
-<script>(function () {{
-  const el = document.getElementById("{uid}"), spec = {spec};
-  function go() {{ if (!window.vegaEmbed || el.dataset.ready !== undefined) return; el.dataset.ready = "";
-    vegaEmbed(el, spec, {{renderer: "svg", actions: false}}).catch(e => {{ el.textContent = "explorer failed: " + e; }}); }}
+_EMBED = '''<div id="__UID__" class="threshold-explorer">__NOTE__</div>
+<script>(function () {
+  const el = document.getElementById("__UID__"), spec = __SPEC__, withTest = __TEST__;
+  const looked = n => n === 0 ? "test not looked at yet: choose on validation, then report" : "test looked at " + n + (n > 1 ? " times" : " time");
+  function addReport(view) {  // test appears only when reported, at the settings of that moment; every look is counted
+    const bar = document.createElement("div"), b = document.createElement("button"), s = document.createElement("span");
+    bar.className = "report-bar"; b.className = "report-test"; b.textContent = "report on test"; s.className = "report-status"; s.textContent = " " + looked(0);
+    let n = 0;
+    b.addEventListener("click", () => {
+      const t = view.signal("threshold"); n += 1;
+      view.signal("reported", t).signal("reported_prevalence", view.signal("prevalence")).signal("reported_cost", view.signal("cost_ratio")).runAsync();
+      s.textContent = " " + looked(n) + ", last at threshold " + t;
+    });
+    bar.append(b, s); el.appendChild(bar);
+  }
+  function go() { if (!window.vegaEmbed || el.dataset.ready !== undefined) return; el.dataset.ready = "";
+    vegaEmbed(el, spec, {renderer: "svg", actions: false}).then(r => { if (withTest) addReport(r.view); })
+      .catch(e => { el.textContent = "explorer failed: " + e; }); }
   go(); window.addEventListener("DOMContentLoaded", go); window.addEventListener("load", go);
-}})();</script>'''
+})();</script>'''
 
 def _repr_html_(self:ThresholdExplorer) -> str:
     "The chart for a web page: drawn where `vegaEmbed` is loaded (the course website serves it), a note elsewhere."
     spec = json.dumps(self.chart().to_dict(), separators=(',', ':')).replace('</', '<\\/')
     note = 'This explorer runs in the browser, without a kernel, on the course website. In Jupyter, use <code>explorer.widget()</code>.'
-    return _EMBED.format(uid=f'threshold-explorer-{uuid.uuid4().hex[:8]}', note=note, spec=spec)
+    fill = dict(__UID__=f'threshold-explorer-{uuid.uuid4().hex[:8]}', __NOTE__=note, __TEST__=json.dumps(self.test is not None), __SPEC__=spec)
+    return re.sub('|'.join(fill), lambda m: fill[m.group(0)], _EMBED)  # one pass: the spec's text is never searched again
 ThresholdExplorer._repr_html_ = _repr_html_

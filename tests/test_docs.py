@@ -8,11 +8,11 @@ import ast, functools, http.server, json, os, re, shutil, subprocess, sys, tempf
 from pathlib import Path
 
 import pytest
+from conftest import chromium, missing_browser
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = Path(os.environ.get('IMBALANCE_COURSE_DOCS_NBS') or ROOT/'nbs')  # the same override docs/conf.py honours
 LIB = ROOT/'imbalance_course'
-CHROMIUM, CHROMEDRIVER = '/usr/bin/chromium', '/usr/bin/chromedriver'
 TIMEOUT = 20
 
 
@@ -64,24 +64,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope='module')
 def browser():
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    if missing:
+    if missing := missing_browser():
         pytest.fail(f'{", ".join(missing)} not found: the docs test needs a headless browser; '
                     f'install it with `apt-get install chromium chromium-driver`', pytrace=False)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    profile = tempfile.mkdtemp(prefix='docs-test-chromium-')
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-              '--disable-background-networking', '--disable-component-update', '--disable-sync',
-              '--disable-dev-shm-usage', f'--user-data-dir={profile}', '--window-size=1280,1000']:
-        opts.add_argument(a)
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    drv.set_page_load_timeout(60)
-    yield drv
-    drv.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium() as drv: yield drv
 
 
 def wait_for(drv, cond, what):
@@ -282,8 +268,13 @@ def _counts_shown(browser, split):
     return res
 
 
+def _report_status(browser):
+    return browser.execute_script('return (document.querySelector(".threshold-explorer .report-status") || {}).textContent || ""')
+
+
 def test_threshold_explorer_works_without_a_kernel(browser, site):
-    "Lesson 10's explorer runs on the static page: moving the threshold slider shows the counts Python computes for that threshold."
+    """Lesson 10's explorer runs on the static page: the threshold slider moves validation's counts to what Python computes;
+    test shows nothing until "report on test", then the counts at the reported threshold, fixed until the next report, counted."""
     from imbalance_course.thresholds import at_threshold, counts_at
     scores = _explorer_page(browser, site)
     assert set(scores) == {'val', 'test'}, scores.keys()
@@ -291,12 +282,23 @@ def test_threshold_explorer_works_without_a_kernel(browser, site):
     host = re.match(r'https?://[^/]+', site).group(0)
     assert all(u.startswith(host) or u.startswith('data:') for u in loaded), [u for u in loaded if not u.startswith(host)][:3]
     assert any('/_static/vendor/vega-embed.js' in u for u in loaded), 'the Vega bundle was not loaded from the site'
+    wait_for(browser, lambda d: 'not looked at' in _report_status(d), 'the "report on test" bar saying test is not looked at yet')
+    assert _counts_shown(browser, 'test') == {}, 'test counts are shown before any report'
     for t in ('0.05', '0.5', '0.995'):
         _set_slider(browser, 'threshold', t)
-        for split, s in scores.items():
-            want = counts_at(s, float(t))
-            wait_for(browser, lambda d: _counts_shown(d, split) == want, f'{split} counts {want} at threshold {t}')
-    _set_slider(browser, 'prevalence', '0.1'); _set_slider(browser, 'cost_ratio', '5')
+        want = counts_at(scores['val'], float(t))
+        wait_for(browser, lambda d: _counts_shown(d, 'val') == want, f'val counts {want} at threshold {t}')
+        assert _counts_shown(browser, 'test') == {}, f'test counts appeared at threshold {t} without a report'
+    _set_slider(browser, 'threshold', '0.5')
+    browser.execute_script('document.querySelector(".threshold-explorer button.report-test").click()')
+    want = counts_at(scores['test'], 0.5)
+    wait_for(browser, lambda d: _counts_shown(d, 'test') == want, f'test counts {want} reported at threshold 0.5')
+    assert 'looked at 1 time' in _report_status(browser), _report_status(browser)
+    _set_slider(browser, 'prevalence', '0.1'); _set_slider(browser, 'cost_ratio', '5'); _set_slider(browser, 'threshold', '0.995')
+    wait_for(browser, lambda d: _counts_shown(d, 'val') == counts_at(scores['val'], 0.995), 'val counts at 0.995')
+    assert _counts_shown(browser, 'test') == want, 'the reported test counts moved with the slider'
+    browser.execute_script('document.querySelector(".threshold-explorer button.report-test").click()')
+    wait_for(browser, lambda d: 'looked at 2 times' in _report_status(d), 'the second look counted')
     want = {sp: at_threshold(s, 0.995, 0.1, 5.) for sp, s in scores.items()}
     def table_ok(d):
         shown = {}
