@@ -312,12 +312,11 @@ ThresholdExplorer.widget = _widget
 
 
 # %% ../nbs/10_thresholds.ipynb #8b325366
-_P, _R = "(datum.split == 'test' ? reported_prevalence : prevalence)", "(datum.split == 'test' ? reported_cost : cost_ratio)"
-_LIVE = dict(  # Vega expressions for the browser; `at_threshold` computes the same numbers in Python. Test rows use the reported settings
+_LIVE = dict(  # Vega expressions for the browser; `at_threshold` computes the same numbers in Python. `datum.p`, `datum.r`: the prevalence and cost ratio in force
     sensitivity='datum.tp / (datum.tp + datum.fn)', specificity='datum.tn / (datum.tn + datum.fp)',
-    ppv=f'datum.sensitivity * {_P} / (datum.sensitivity * {_P} + (1 - datum.specificity) * (1 - {_P}))',
-    npv=f'datum.specificity * (1 - {_P}) / (datum.specificity * (1 - {_P}) + (1 - datum.sensitivity) * {_P})',
-    cost=f'{_R} * {_P} * (1 - datum.sensitivity) + (1 - {_P}) * (1 - datum.specificity)')
+    ppv='datum.sensitivity * datum.p / (datum.sensitivity * datum.p + (1 - datum.specificity) * (1 - datum.p))',
+    npv='datum.specificity * (1 - datum.p) / (datum.specificity * (1 - datum.p) + (1 - datum.sensitivity) * datum.p)',
+    cost='datum.r * datum.p * (1 - datum.sensitivity) + (1 - datum.p) * (1 - datum.specificity)')
 
 _COLS = dict(scores=('split', 'targ', 'score'), curves=('split', 'threshold', 'sensitivity', 'specificity'))
 
@@ -336,17 +335,21 @@ def _live_counts() -> alt.Chart:
     at = "(datum.split == 'test' ? reported : threshold)"
     calc = {k: f"datum.targ == {int(a == 'positive')} && datum.score {'>=' if p == 'positive' else '<'} {at} ? 1 : 0" for k, (a, p) in _CELLS.items()}
     return (_data('scores').transform_filter("datum.split == 'val' || reported >= 0").transform_calculate(**calc)
-            .transform_aggregate(**{k: f'sum({k})' for k in _CELLS}, groupby=['split']).transform_calculate(**_LIVE))
+            .transform_aggregate(**{k: f'sum({k})' for k in _CELLS}, groupby=['split'])
+            .transform_calculate(p="datum.split == 'test' ? reported_prevalence : prevalence", r="datum.split == 'test' ? reported_cost : cost_ratio")  # test: as reported
+            .transform_calculate(**_LIVE))
 
-def _confusion(split:str) -> alt.LayerChart:
-    "The 2×2 counts of `split`; the text marks are named `confusion_<split>` (the docs test reads them)."
-    cells = (_live_counts().transform_filter(f"datum.split == '{split}'").transform_fold(list(_CELLS), as_=['cell', 'count'])
+def _confusion(split:str, base:alt.Chart|None=None) -> alt.LayerChart:
+    "The 2×2 counts of `split` from `base` (default `_live_counts()`); the text marks are named `confusion_<split>` (the docs test reads them)."
+    cells = ((_live_counts() if base is None else base).transform_filter(f"datum.split == '{split}'").transform_fold(list(_CELLS), as_=['cell', 'count'])
              .transform_calculate(actual="datum.cell == 'tp' || datum.cell == 'fn' ? 'positive' : 'negative'",
                                   predicted="datum.cell == 'tp' || datum.cell == 'fp' ? 'positive' : 'negative'"))
     enc = dict(x=alt.X('predicted:N', sort=['positive', 'negative'], axis=alt.Axis(labelAngle=0)), y=alt.Y('actual:N', sort=['positive', 'negative']))
-    return alt.layer(cells.mark_rect().encode(color=alt.Color('count:Q', legend=None, scale=alt.Scale(scheme='blues')), **enc),
-                     cells.mark_text(fontSize=15).encode(text='count:Q', color=alt.value('black'), **enc).properties(name=f'confusion_{split}')
-                    ).properties(width=110, height=110, title=f'{split}: counts' if split == 'val' else 'test: at the reported threshold')
+    ch = alt.layer(alt.Chart().mark_rect().encode(color=alt.Color('count:Q', legend=None, scale=alt.Scale(scheme='blues')), **enc),
+                   alt.Chart().mark_text(fontSize=15).encode(text='count:Q', color=alt.value('black'), **enc).properties(name=f'confusion_{split}'),
+                   data=cells.data).properties(width=110, height=110, title=f'{split}: counts' if split == 'val' else 'test: at the reported threshold')
+    ch.transform = cells.transform  # counted once for both layers: a lighter page
+    return ch
 
 def _rule() -> alt.Chart:
     return alt.Chart(alt.Data(values=[{}])).transform_calculate(t='threshold').mark_rule(color='black', strokeDash=[4, 2]).encode(x='t:Q')
@@ -365,15 +368,15 @@ def _curve_charts(splits) -> alt.HConcatChart:
         .mark_bar(opacity=0.55).encode(x=alt.X('score:Q', bin=alt.Bin(step=0.05, extent=[0, 1]), title='score (val)'), y=alt.Y('count()', stack=None, title='images'),
                                        color=alt.Color('cls:N', title='class', scale=alt.Scale(domain=['negative', 'positive'], range=['#4c78a8', '#e45756']))),
         _rule()).properties(title='validation scores by class', **size)
-    cost = cv.transform_filter("datum.split == 'val'").transform_calculate(cost=_LIVE['cost']).transform_joinaggregate(least='min(cost)')
+    cost = cv.transform_calculate(p='prevalence', r='cost_ratio').transform_calculate(cost=_LIVE['cost']).transform_joinaggregate(least='min(cost)')
     costs = alt.layer(cost.mark_line(color='gray').encode(x='threshold:Q', y=alt.Y('cost:Q', title='expected cost / patient')),
                       cost.transform_filter('datum.cost <= datum.least + 1e-12').mark_point(color='black', filled=True).encode(x='threshold:Q', y='cost:Q'),
                       _rule()).properties(title='cost on val (● = cheapest)', **size)
     return alt.hconcat(roc, hist, costs).resolve_scale(color='independent')
 
-def _table(splits) -> alt.Chart:
-    "Sensitivity, specificity, PPV, NPV and cost: validation's at the sliders' settings, test's at the reported ones (text marks named `metrics`)."
-    return (_live_counts().transform_fold(_SHOWN, as_=['metric', 'value']).mark_text().encode(
+def _table(splits, base:alt.Chart|None=None) -> alt.Chart:
+    "Sensitivity, specificity, PPV, NPV and cost from `base` (default `_live_counts()`): validation's at the sliders' settings, test's at the reported ones (text marks named `metrics`)."
+    return ((_live_counts() if base is None else base).transform_fold(_SHOWN, as_=['metric', 'value']).mark_text().encode(
                 x=alt.X('split:N', title=None, sort=[s.split for s in splits], axis=alt.Axis(orient='top', labelAngle=0)),
                 y=alt.Y('metric:N', sort=_SHOWN, title=None), text=alt.Text('value:Q', format='.3f'))
             .properties(width=110, height=110, title='at the prevalence slider', name='metrics'))
@@ -386,7 +389,9 @@ def _chart(self:ThresholdExplorer) -> alt.VConcatChart:
               alt.param(name='cost_ratio', value=self.cost_ratio, bind=alt.binding_range(min=0.5, max=50, step=0.5, name='cost of a miss / of a false alarm ')),
               # set by the page's "report on test" button (`_EMBED`); −1: test not looked at
               alt.param(name='reported', value=-1), alt.param(name='reported_prevalence', value=self.prevalence), alt.param(name='reported_cost', value=self.cost_ratio)]
-    bottom = alt.hconcat(*[_confusion(s.split) for s in self.splits], _table(self.splits))
+    live = _live_counts()  # counted once for the whole bottom row, which its charts inherit: a lighter page
+    bottom = alt.hconcat(*[_confusion(s.split, alt.Chart()) for s in self.splits], _table(self.splits, alt.Chart()), data=live.data)
+    bottom.transform = live.transform
     ch = alt.vconcat(_curve_charts(self.splits), bottom).add_params(*params).resolve_scale(color='independent')
     curves = self.curves[list(_COLS['curves'])].round(4).itertuples(index=False)
     ch.datasets = {'scores': ','.join(_COLS['scores']) + '\n' + _csv((s.split, int(y), float(v)) for s in self.splits for y, v in zip(s.targ, s.score)),

@@ -77,3 +77,42 @@ def test_get_scores_needs_a_binary_model():
     with pytest.raises(ValueError, match="the model has 3 outputs; thresholds need a binary classifier"): get_scores(model, data)
     sc = get_scores(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), data)
     assert [s.split for s in sc.values()] == ['val', 'test'] and len(sc['val']) == len(data.val)
+
+
+def test_explorer_shows_test_only_when_reported():
+    "Live views read validation only; each `report` is a look at test, kept, numbered and left as it was."
+    val, test = _scores('val'), _scores('test', seed=1)
+    ex = ThresholdExplorer(val, test)
+    assert ex.at(0.3).index.tolist() == ['val'] and set(ex.curves.split) == {'val'}  # no test curve: it would show test at every threshold
+    g = ex.curves[ex.curves.threshold == 0.3].iloc[0]
+    assert [g.tp, g.fp, g.fn, g.tn] == list(counts_at(val, 0.3).values())  # the curve table agrees with direct counting
+    assert len(ex.reported) == 0
+    first = ex.report(0.3, 0.2, 4.).loc[1].to_dict()
+    assert [first[k] for k in ('tp', 'fp', 'fn', 'tn')] == list(counts_at(test, 0.3).values())
+    assert (first['threshold'], first['prevalence'], first['cost_ratio']) == (0.3, 0.2, 4.)
+    ex.report(0.5)
+    assert ex.reported.index.tolist() == [1, 2] and ex.reported.loc[1].to_dict() == first
+    spec = ex.chart().to_dict()
+    assert [p['name'] for p in spec['params']] == ['threshold', 'prevalence', 'cost_ratio', 'reported', 'reported_prevalence', 'reported_cost']
+    assert spec['params'][3]['value'] == -1  # the page starts with test unreported
+    assert {r.split(',')[0] for r in spec['datasets']['curves'].splitlines()[1:]} == {'val'}
+    assert 'withTest = true' in ex._repr_html_() and 'withTest = false' in ThresholdExplorer(val)._repr_html_()
+
+
+def test_explorer_widget_reports_on_the_button():
+    val, test = _scores('val'), _scores('test', seed=1)
+    ex = ThresholdExplorer(val, test)
+    w = ex.widget()
+    w.sliders['threshold'].value = 0.3
+    row = lambda c: ''.join(f'<td>{c[k]}</td>' for k in ('tp', 'fp', 'fn', 'tn'))
+    assert '<tr><th>val</th>' + row(counts_at(val, 0.3)) in w.table.value and '<th>test</th>' not in w.table.value
+    w.button.click(); w.sliders['threshold'].value = 0.6; w.button.click()
+    assert row(counts_at(test, 0.3)) in w.reports.value and row(counts_at(test, 0.6)) in w.reports.value
+    assert 'test looked at 2 times' in w.looked.value and ex.reported.threshold.tolist() == [0.3, 0.6]
+    assert ThresholdExplorer(val).widget().button.disabled  # nothing to report without test scores
+
+
+def test_explorer_refuses_what_it_cannot_report():
+    val = _scores('val')
+    with pytest.raises(ValueError, match=r'ThresholdExplorer\(val, test\)'): ThresholdExplorer(val).report()
+    with pytest.raises(ValueError, match="holds 'val' scores"): ThresholdExplorer(val, val)
