@@ -239,7 +239,7 @@ def _explorer_page(browser, site, lesson='10_'):
     wait_for(browser, lambda d: d.execute_script('return document.querySelectorAll(".threshold-explorer g[class*=confusion_val] text").length') == 4,
              'the explorer chart (drawn by vega-embed from the site)')
     src = browser.execute_script('return Array.from(document.scripts).map(s => s.textContent).find(t => t.includes("threshold-explorer")) || ""')
-    spec = json.loads(re.search(r'spec = (\{.*\});\n', src).group(1))
+    spec = json.loads(re.search(r'spec = (\{.*\}), withTest = ', src).group(1))
     lines = spec['datasets']['scores'].splitlines()  # CSV: split,targ,score
     assert lines[0] == 'split,targ,score', lines[0]
     rows = [l.split(',') for l in lines[1:]]
