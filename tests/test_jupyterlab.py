@@ -126,10 +126,10 @@ def test_lesson_10_runs_and_its_explorer_follows_the_mouse(browser, lab):
         assert w >= 150, f'the {name!r} slider track is {w}px wide'
     browser.execute_script('arguments[0].scrollIntoView({block: "center"})', slider)
     table = lambda d: d.find_elements(By.CSS_SELECTOR, 'table.threshold-metrics')[0].get_attribute('outerHTML')
-    before = table(browser)
-    width = track.size['width']
-    ActionChains(browser).move_to_element_with_offset(track, int(width * 0.25) - width // 2, 0).click().perform()  # a click at a quarter of the track
-    _wait(browser, lambda d: table(d) != before, 'the table to change after a click on the slider track')
+    start, width = readout.text, track.size['width']
+    handle = slider.find_element(By.CSS_SELECTOR, '.noUi-handle')
+    ActionChains(browser).drag_and_drop_by_offset(handle, int(width * 0.25), 0).perform()  # the mouse drags the handle a quarter of the track
+    _wait(browser, lambda d: readout.text != start, f'the threshold (at {start}) to move when the mouse drags the handle')
     t = float(readout.text)
     assert 0.1 < t < 0.4, f'a click at a quarter of the track set the threshold to {t}'
     want = json.loads(_kernel(browser, f'import json; print(json.dumps(explorer.at({t})[["tp", "fp", "fn", "tn"]].iloc[0].astype(int).tolist()))'))
