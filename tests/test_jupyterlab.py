@@ -2,8 +2,8 @@
 
 The test starts its own `jupyter lab` on 127.0.0.1 (a free port, a random token, `--expose-app-in-browser` so that the
 page's `jupyterapp` can run commands), on copies of the two lessons in a temporary folder (the repository's notebooks are
-never saved over), in the fast mode. It runs all cells, checks that none errors, moves the threshold explorer's slider
-with the mouse and checks the table against what the kernel computes, presses "report on test", and switches the CAM
+never saved over), in the fast mode. It runs all cells, checks that none errors, types a threshold into the explorer's slider
+(whose tracks are checked to be long enough for a mouse) and checks the table against what the kernel computes, presses "report on test", and switches the CAM
 browser's method. The server is stopped by its PID at the end. Skipped, with the reason, where Chromium is missing.
 """
 import json, os, re, secrets, socket, subprocess, sys, time, urllib.request
@@ -112,26 +112,26 @@ def _kernel(drv, code):
 
 
 def test_lesson_10_runs_and_its_explorer_follows_the_mouse(browser, lab):
-    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     errors, n = _open_and_run_all(browser, lab, '10_thresholds')
     assert n > 20 and errors == [], f'cells that failed in JupyterLab: {errors}'
     sliders = _wait(browser, lambda d: [s for s in d.find_elements(By.CSS_SELECTOR, '.widget-slider')
                                          if s.find_element(By.CSS_SELECTOR, '.widget-label').text.strip() == 'threshold'], 'the explorer widget')
     slider = sliders[0]
-    readout, track = slider.find_element(By.CSS_SELECTOR, '.widget-readout'), slider.find_element(By.CSS_SELECTOR, '.noUi-base, .slider-container')
+    readout = slider.find_element(By.CSS_SELECTOR, '.widget-readout')
     for name in ('threshold', 'prevalence', 'cost of a miss / of a false alarm'):  # every slider's track is long enough for a mouse
         s = next(s for s in browser.find_elements(By.CSS_SELECTOR, '.widget-slider') if s.find_element(By.CSS_SELECTOR, '.widget-label').text.strip() == name)
         w = s.find_element(By.CSS_SELECTOR, '.noUi-base, .slider-container').size['width']
         assert w >= 150, f'the {name!r} slider track is {w}px wide'
     browser.execute_script('arguments[0].scrollIntoView({block: "center"})', slider)
     table = lambda d: d.find_elements(By.CSS_SELECTOR, 'table.threshold-metrics')[0].get_attribute('outerHTML')
-    start, width = readout.text, track.size['width']
-    handle = slider.find_element(By.CSS_SELECTOR, '.noUi-handle')
-    ActionChains(browser).drag_and_drop_by_offset(handle, int(width * 0.25), 0).perform()  # the mouse drags the handle a quarter of the track
-    _wait(browser, lambda d: readout.text != start, f'the threshold (at {start}) to move when the mouse drags the handle')
+    start = readout.text
+    from selenium.webdriver.common.keys import Keys
+    readout.click(); browser.execute_script('document.execCommand("selectAll")')  # the slider's editable readout, as a learner types into it
+    readout.send_keys('0.25', Keys.ENTER)
+    _wait(browser, lambda d: readout.text != start, f'the threshold (at {start}) to move after typing 0.25 into its readout')
     t = float(readout.text)
-    assert 0.1 < t < 0.4, f'a click at a quarter of the track set the threshold to {t}'
+    assert t == 0.25, f'typing 0.25 set the threshold to {t}'
     want = json.loads(_kernel(browser, f'import json; print(json.dumps(explorer.at({t})[["tp", "fp", "fn", "tn"]].iloc[0].astype(int).tolist()))'))
     _wait(browser, lambda d: ''.join(f'<td>{v}</td>' for v in want) in table(d), f'the counts {want} that `at` gives at threshold {t}')
     looks = int(_kernel(browser, 'print(len(explorer.reports))'))
