@@ -4,7 +4,7 @@
 Needs Debian's `chromium` and `chromium-driver` (`apt-get install chromium chromium-driver`).
 Set IMBALANCE_COURSE_DOCS_SHOTS=<folder> to save screenshots of the home page and every lesson.
 """
-import ast, functools, http.server, json, os, re, shutil, subprocess, sys, tempfile, threading, time
+import ast, functools, http.server, json, os, re, subprocess, sys, threading, time
 from pathlib import Path
 
 import pytest

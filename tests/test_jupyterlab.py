@@ -111,7 +111,7 @@ def _kernel(drv, code):
         fut.done.then(() => done(text), e => done("ERROR " + e));''')
 
 
-def test_lesson_10_runs_and_its_explorer_follows_the_mouse(browser, lab):
+def test_lesson_10_runs_and_its_explorer_follows_its_slider(browser, lab):
     from selenium.webdriver.common.by import By
     errors, n = _open_and_run_all(browser, lab, '10_thresholds')
     assert n > 20 and errors == [], f'cells that failed in JupyterLab: {errors}'
