@@ -8,7 +8,9 @@ their saved outputs (nothing is executed):
   - nbs/[0-9]*.ipynb           -> docs/lessons/*.ipynb      (lessons, in name order; git-ignored)
   - imbalance_course/**/*.py   -> docs/lessons/api/*.rst    (one automodule page per module)
   - docs/_static/vendor/vega-embed.js: Vega, Vega-Lite and vega-embed in one file, from the vl-convert-python
-    package (git-ignored); pages showing a kernel-free chart (lesson 10's threshold explorer) load it from the site
+    package (git-ignored); pages showing a kernel-free chart (lesson 10's threshold explorer, lesson 11's CAM gallery)
+    load it from the site. The notebooks save those charts as Vega-Lite outputs (JupyterLab draws them); here they
+    become `imbalance_course.thresholds.embed_html`'s HTML
 nbdev directives (`#| ...`) are stripped, `#| hide` / `#| include: false` cells and cells left
 empty are dropped, widget outputs (e.g. tqdm bars) are removed and long streams are trimmed.
 Set IMBALANCE_COURSE_DOCS_NBS to build from another notebook folder (used to try the site out).
@@ -33,6 +35,7 @@ OUT = DOCS/'lessons'  # generated; git-ignored
 # Notebook clean-up
 # ---------------------------------------------------------------------------------------------
 WIDGET_MIME = 'application/vnd.jupyter.widget-view+json'
+VEGALITE_MIME = 'application/vnd.vegalite.v5+json'  # the course's kernel-free charts, as the notebooks save them (JupyterLab draws them)
 TQDM_TEXT = re.compile(r'\d+%\||it/s\]|s/it\]|\d+/\d+ \[')  # a progress bar's text fallback
 DIRECTIVE = re.compile(r'^\s*#\|\s?(.*)$')
 MAX_STREAM_LINES = {'stdout': 40, 'stderr': 20}
@@ -77,6 +80,10 @@ def _clean_outputs(outputs, filter_words=()):
             res.append(o)
         elif o.get('output_type') in ('display_data', 'execute_result'):
             data = o.get('data', {})
+            if (spec := data.get(VEGALITE_MIME)) and isinstance(spec, dict) and (spec.get('usermeta') or {}).get(LIB):
+                from imbalance_course.thresholds import embed_html  # the chart as page HTML, drawn by the site's own Vega bundle
+                o['data'], o['metadata'] = {'text/html': embed_html(spec)}, {}
+                res.append(o); continue
             if WIDGET_MIME in data:  # a live widget: its state is not saved, its text fallback is stale
                 data.pop(WIDGET_MIME)
                 plain = data.pop('text/plain', '')
@@ -248,7 +255,7 @@ prepare_sources()
 # Vega-Lite in the browser, served from the site itself (no CDN)
 # ---------------------------------------------------------------------------------------------
 VEGA_JS = DOCS/'_static'/'vendor'/'vega-embed.js'
-VEGA_PAGES_MARK = 'class="threshold-explorer"'  # what `ThresholdExplorer._repr_html_` writes
+VEGA_PAGES_MARK = 'vegaEmbed(el, spec'  # what `imbalance_course.thresholds.embed_html` writes
 
 
 def vega_bundle():

@@ -4,13 +4,14 @@
 
 # %% ../nbs/11_cam.ipynb #6637cc97
 from __future__ import annotations
-import base64, html, io, json, uuid
-import ipywidgets as widgets, matplotlib.pyplot as plt, numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
+import base64, io, json
+import altair as alt, ipywidgets as widgets, matplotlib.pyplot as plt, numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from IPython.display import clear_output, display
 from matplotlib import colormaps
 from torchcam.methods import GradCAM, GradCAMpp, LayerCAM, ScoreCAM, SmoothGradCAMpp
 from .attention import cam_layer, stages
 from .data import Split
+from .thresholds import embed_html, vega_output
 from .train import to_input
 
 # %% auto #0
@@ -172,36 +173,46 @@ def _browser_widget(self:CamBrowser) -> widgets.VBox:
 CamBrowser.widget = _browser_widget
 
 # %% ../nbs/11_cam.ipynb #fab5ec25
-_GALLERY_JS = '''<script>(function () {
-  const root = document.getElementById("%s"), data = JSON.parse(root.querySelector("script[type='application/json']").textContent);
-  const sel = n => root.querySelector(n); let i = 0;
-  function show() {
-    const items = data[sel(".cam-outcome").value][sel(".cam-method").value], n = items.length;
-    if (!n) { sel(".cam-shown").removeAttribute("src"); sel(".cam-caption").textContent = "no images with this outcome"; return; }
-    i = (i + n) %% n; sel(".cam-shown").src = items[i].src; sel(".cam-caption").textContent = items[i].caption + "  (" + (i + 1) + " / " + n + ")";
-  }
-  sel(".cam-prev").onclick = () => { i--; show(); }; sel(".cam-next").onclick = () => { i++; show(); };
-  sel(".cam-outcome").onchange = () => { i = 0; show(); }; sel(".cam-method").onchange = show; show();
-})();</script>'''
-
 def _jpeg(im, quality:int=80) -> str:
     buf = io.BytesIO(); im.save(buf, format='JPEG', quality=quality)
     return 'data:image/jpeg;base64,' + base64.b64encode(buf.getvalue()).decode()
 
 class CamGallery:
-    "Precomputed CAM overlays browsable in a web page without a kernel (its HTML display)."
-    def __init__(self, items:dict, title:str=''): self.items, self.title = items, title
-    def _repr_html_(self) -> str:
-        uid = f'cam-gallery-{uuid.uuid4().hex[:8]}'
-        opts = lambda vals, labels=None: ''.join(f'<option value="{v}">{html.escape(l)}</option>' for v, l in zip(vals, labels or vals))
-        outs = list(self.items); methods = list(next(iter(self.items.values())))
-        data = json.dumps(self.items, separators=(',', ':')).replace('</', '<\\/')
-        return (f'<div id="{uid}" class="cam-gallery"><div><b>{html.escape(self.title)}</b></div>'
-                f'<label>outcome <select class="cam-outcome">{opts(outs, [f"{o} ({len(self.items[o][methods[0]])})" for o in outs])}</select></label> '
-                f'<label>method <select class="cam-method">{opts(methods)}</select></label> '
-                f'<button class="cam-prev" type="button">◀</button> <button class="cam-next" type="button">▶</button>'
-                f'<div><img class="cam-shown" alt="CAM overlay" width="168" height="168" style="image-rendering: pixelated"></div>'
-                f'<div class="cam-caption"></div><script type="application/json">{data}</script></div>' + _GALLERY_JS % uid)
+    """Precomputed CAM overlays browsable without a kernel: a Vega-Lite chart with an outcome, a method and an image selector.
+    Its notebook display is drawn by JupyterLab itself (a saved notebook too); `html()` is the same chart for a web page."""
+    def __init__(self, items:dict, # {outcome: {method: [{'src': JPEG data URL, 'caption': text}, ...]}}, as `CamBrowser.gallery` makes it
+                 title:str=''):
+        self.items, self.title = items, title
+        self.outcomes, self.methods = list(items), list(next(iter(items.values())))
+        self.counts = {o: len(items[o][self.methods[0]]) for o in self.outcomes}
+
+    def chart(self) -> alt.LayerChart:
+        "The gallery as one Vega-Lite chart; the images travel as one TSV dataset of base64 JPEGs (a light page)."
+        n = json.dumps(self.counts)  # images per outcome, as a Vega expression's object literal
+        first = next((o for o in self.outcomes if self.counts[o]), self.outcomes[0])
+        rows = [(o, m, k + 1, it['src'].split(',', 1)[1], it['caption'].replace('\t', ' ')) for o in self.outcomes for m in self.methods for k, it in enumerate(self.items[o][m])]
+        params = [alt.param(name='outcome', value=first, bind=alt.binding_select(options=self.outcomes, labels=[f'{o} ({self.counts[o]})' for o in self.outcomes], name='outcome ')),
+                  alt.param(name='method', value=self.methods[0], bind=alt.binding_select(options=self.methods, name='method ')),
+                  alt.param(name='image', value=1, bind=alt.binding_range(min=1, max=max(max(self.counts.values()), 1), step=1, name='image '))]
+        shown = (alt.Chart(alt.NamedData('cams', format=alt.DataFormat(type='tsv', parse={'i': 'number'})))  # the image `image` of the outcome, cycling
+                 .transform_filter(f'datum.o == outcome && datum.m == method && datum.i == (image - 1) % {n}[outcome] + 1')
+                 .transform_calculate(url="'data:image/jpeg;base64,' + datum.b64", label=f"datum.caption + '  (' + datum.i + ' / ' + {n}[outcome] + ')'"))
+        none = alt.Chart(alt.Data(values=[{}])).transform_filter(f'{n}[outcome] == 0').transform_calculate(label="'no images with this outcome'")
+        caption = dict(align='left', fontSize=12, color='black')
+        ch = alt.layer(shown.mark_image(width=168, height=168, smooth=False).encode(x=alt.value(84), y=alt.value(84), url='url:N').properties(name='cam_image'),
+                       shown.mark_text(**caption).encode(x=alt.value(0), y=alt.value(184), text='label:N').properties(name='cam_caption'),
+                       none.mark_text(**caption).encode(x=alt.value(0), y=alt.value(84), text='label:N').properties(name='cam_none')
+                      ).properties(width=380, height=190, title=self.title).add_params(*params)
+        ch.datasets = {'cams': 'o\tm\ti\tb64\tcaption\n' + '\n'.join('\t'.join(map(str, r)) for r in rows)}
+        ch.usermeta = {'imbalance_course': 'cam-gallery'}  # the docs build draws it with `embed_html`
+        return ch.configure_view(stroke=None).configure_title(fontSize=12, anchor='start')
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple:
+        return vega_output(self.chart().to_dict(), f'CamGallery({sum(self.counts.values())} images × {len(self.methods)} methods: {self.title})')
+
+    def html(self) -> str:
+        "The gallery as a web page's HTML (`embed_html`): what the course website shows."
+        return embed_html(self.chart().to_dict())
 
 def _gallery(self:CamBrowser, methods=('gradcam', 'layercam'), per_outcome:int=4, size:int=84, target:int=1, title:str='') -> CamGallery:
     "The first `per_outcome` images of each outcome with their `methods` maps for class `target`, as a `CamGallery`."

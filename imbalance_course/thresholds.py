@@ -15,9 +15,9 @@ from .metrics import check_cost_ratio, need_both_classes, check_scores, stratifi
 from .train import batched_apply
 
 # %% auto #0
-__all__ = ['SPLITS', 'Scores', 'from_logits', 'get_scores', 'choose_threshold', 'counts_at', 'bayes_ppv_npv', 'at_threshold',
-           'threshold_ci', 'fit_temperature', 'scaled', 'cost_threshold', 'shift_prevalence', 'sweep', 'net_benefit',
-           'decision_curve', 'threshold_grid', 'ThresholdExplorer']
+__all__ = ['SPLITS', 'VEGALITE_MIME', 'Scores', 'from_logits', 'get_scores', 'choose_threshold', 'counts_at', 'bayes_ppv_npv',
+           'at_threshold', 'threshold_ci', 'fit_temperature', 'scaled', 'cost_threshold', 'shift_prevalence', 'sweep',
+           'net_benefit', 'decision_curve', 'threshold_grid', 'ThresholdExplorer', 'embed_html', 'vega_output']
 
 # %% ../nbs/10_thresholds.ipynb #8ac17549
 SPLITS = ('train', 'val', 'test')
@@ -204,7 +204,7 @@ def threshold_grid(step:float=0.005) -> np.ndarray:
     return np.round(np.linspace(0, 1, round(1 / step) + 1), 10)
 
 class ThresholdExplorer:
-    "Choose a threshold on validation with sliders — `widget()` in Jupyter, a kernel-free Vega-Lite chart (`chart()`, the HTML display) on a web page — and look at test only when you `report`: every look is kept and counted."
+    "Choose a threshold on validation with sliders — `widget()` in Jupyter, a kernel-free Vega-Lite chart (`chart()`, its notebook display; `html()` for a web page) — and look at test only when you `report`: every look is kept and counted."
     def __init__(self, val:Scores, # validation scores: the sliders show them live, and the starting threshold is chosen on them (`method`)
                  test:Scores|None=None, # test scores: shown only at a reported threshold (`report`), never live
                  threshold:float|None=None, # the slider's start; default `choose_threshold(val, method)`, rounded to the grid
@@ -382,48 +382,80 @@ def _table(splits, base:alt.Chart|None=None) -> alt.Chart:
             .properties(width=110, height=110, title='at the prevalence slider', name='metrics'))
 
 # %% ../nbs/10_thresholds.ipynb #29627f28
+VEGALITE_MIME = 'application/vnd.vegalite.v5+json'  # the Vega-Lite type JupyterLab 4 draws itself, without a kernel
+
+def _report_row() -> alt.HConcatChart:
+    """The "report on test" button and the looks it has counted, inside the chart (so it works wherever Vega-Lite draws:
+    the course website, JupyterLab, a saved notebook). A click stores the settings of that moment in the point selection
+    `report` (one stored look per distinct setting: the button hides while the sliders sit on a reported setting)."""
+    report = alt.selection_point(name='report', fields=['t', 'p', 'r'], on='click', toggle='true', clear=False)
+    now = alt.Chart(alt.Data(values=[{}])).transform_calculate(t='threshold', p='prevalence', r='cost_ratio')
+    shown = now.transform_filter("!vlSelectionTest('report_store', datum)")
+    button = alt.layer(shown.mark_rect(cornerRadius=4, color='#4c78a8', cursor='pointer').encode(x=alt.value(0), x2=alt.value(120), y=alt.value(2), y2=alt.value(24)).add_params(report),
+                       shown.mark_text(color='white', fontSize=12, cursor='pointer').encode(x=alt.value(60), y=alt.value(13), text=alt.value('report on test'))
+                      ).properties(width=120, height=26, name='report_button')
+    label = ("looks == 0 ? 'test not looked at yet: choose on validation, then report' : 'test looked at ' + looks + (looks > 1 ? ' times' : ' time')"
+             " + ', last at threshold ' + format(reported, '.3f') + (vlSelectionTest('report_store', {t: threshold, p: prevalence, r: cost_ratio}) ? ' (these settings: reported)' : '')")
+    status = alt.Chart(alt.Data(values=[{}])).transform_calculate(label=label).mark_text(align='left', fontSize=12).encode(
+        x=alt.value(0), y=alt.value(13), text='label:N').properties(width=420, height=26, name='report_status')
+    return alt.hconcat(button, status)
+
+def _score_texts(score:np.ndarray, thresholds:np.ndarray) -> list:
+    """Scores as short text on the same side of every one of `thresholds` as the exact score, so the browser counts exactly
+    what `counts_at` counts on a lighter page: 6 decimals, or the exact `repr` for a score within 1e-6 of a threshold."""
+    t = np.sort(thresholds); i = np.clip(np.searchsorted(t, score), 1, len(t) - 1)
+    near = np.minimum(abs(score - t[i - 1]), abs(score - t[i])) < 1e-6
+    return [repr(float(v)) if n else f'{v:.6f}'.rstrip('0').rstrip('.') for v, n in zip(score, near)]
+
 def _chart(self:ThresholdExplorer) -> alt.VConcatChart:
-    "The explorer as one Vega-Lite chart: sliders bound to the `threshold`, `prevalence` and `cost_ratio` parameters, test shown at the `reported` ones; the data are the raw scores and validation's `curves`."
+    """The explorer as one Vega-Lite chart: sliders bound to the `threshold`, `prevalence` and `cost_ratio` parameters,
+    test shown only at the settings of the last "report on test" (`reported`, `reported_prevalence`, `reported_cost`,
+    read from the `report` selection; `looks` counts them); the data are the raw scores and validation's `curves`."""
+    last = lambda k, default: f"length(data('report_store')) ? peek(data('report_store')).values[{k}] : {default}"
     params = [alt.param(name='threshold', value=self.threshold, bind=alt.binding_range(min=0, max=1, step=self.step, name='threshold ')),
               alt.param(name='prevalence', value=self.prevalence, bind=alt.binding_range(min=0.01, max=0.99, step=0.01, name='prevalence ')),
               alt.param(name='cost_ratio', value=self.cost_ratio, bind=alt.binding_range(min=0.5, max=50, step=0.5, name='cost of a miss / of a false alarm ')),
-              # set by the page's "report on test" button (`_EMBED`); −1: test not looked at
-              alt.param(name='reported', value=-1), alt.param(name='reported_prevalence', value=self.prevalence), alt.param(name='reported_cost', value=self.cost_ratio)]
+              *([alt.param(name='looks', expr="length(data('report_store'))"), alt.param(name='reported', expr=last(0, -1)),  # −1: test not looked at
+                 alt.param(name='reported_prevalence', expr=last(1, 'prevalence')), alt.param(name='reported_cost', expr=last(2, 'cost_ratio'))]
+                if self.test is not None else [alt.param(name='reported', value=-1), alt.param(name='reported_prevalence', value=self.prevalence),
+                                               alt.param(name='reported_cost', value=self.cost_ratio)])]
     live = _live_counts()  # counted once for the whole bottom row, which its charts inherit: a lighter page
     bottom = alt.hconcat(*[_confusion(s.split, alt.Chart()) for s in self.splits], _table(self.splits, alt.Chart()), data=live.data)
     bottom.transform = live.transform
-    ch = alt.vconcat(_curve_charts(self.splits), bottom).add_params(*params).resolve_scale(color='independent')
+    rows = [_curve_charts(self.splits)] + ([_report_row()] if self.test is not None else []) + [bottom]
+    ch = alt.vconcat(*rows).add_params(*params).resolve_scale(color='independent')
     curves = self.curves[list(_COLS['curves'])].round(4).itertuples(index=False)
-    ch.datasets = {'scores': ','.join(_COLS['scores']) + '\n' + _csv((s.split, int(y), float(v)) for s in self.splits for y, v in zip(s.targ, s.score)),
-                   'curves': ','.join(_COLS['curves']) + '\n' + _csv(curves)}  # exact scores: the browser counts exactly what `counts_at` counts
+    settable = np.append(threshold_grid(self.step), self.threshold)  # every threshold the chart can be set to
+    ch.datasets = {'scores': ','.join(_COLS['scores']) + '\n' + _csv((s.split, int(y), v) for s in self.splits for y, v in zip(s.targ, _score_texts(s.score, settable))),
+                   'curves': ','.join(_COLS['curves']) + '\n' + _csv(curves)}  # the browser counts exactly what `counts_at` counts
+    ch.usermeta = {'imbalance_course': 'threshold-explorer'}  # the docs build draws charts marked so with `embed_html`
     return ch.configure_view(stroke=None).configure_title(fontSize=12)
 ThresholdExplorer.chart = _chart
 
-_EMBED = '''<div id="__UID__" class="threshold-explorer">__NOTE__</div>
+_EMBED = '''<div id="__UID__" class="__CLASS__">This chart needs Vega-Lite in the page: the course website serves it, and JupyterLab draws the notebook's own copy.</div>
 <script>(function () {
-  const el = document.getElementById("__UID__"), spec = __SPEC__, withTest = __TEST__;
-  const looked = n => n === 0 ? "test not looked at yet: choose on validation, then report" : "test looked at " + n + (n > 1 ? " times" : " time");
-  function addReport(view) {  // test appears only when reported, at the settings of that moment; every look is counted
-    const bar = document.createElement("div"), b = document.createElement("button"), s = document.createElement("span");
-    bar.className = "report-bar"; b.className = "report-test"; b.textContent = "report on test"; s.className = "report-status"; s.textContent = " " + looked(0);
-    let n = 0;
-    b.addEventListener("click", () => {
-      const t = view.signal("threshold"); n += 1;
-      view.signal("reported", t).signal("reported_prevalence", view.signal("prevalence")).signal("reported_cost", view.signal("cost_ratio")).runAsync();
-      s.textContent = " " + looked(n) + ", last at threshold " + t;
-    });
-    bar.append(b, s); el.appendChild(bar);
-  }
+  const el = document.getElementById("__UID__"), spec = __SPEC__;
   function go() { if (!window.vegaEmbed || el.dataset.ready !== undefined) return; el.dataset.ready = "";
-    vegaEmbed(el, spec, {renderer: "svg", actions: false}).then(r => { if (withTest) addReport(r.view); })
-      .catch(e => { el.textContent = "explorer failed: " + e; }); }
+    vegaEmbed(el, spec, {renderer: "svg", actions: false}).catch(e => { el.textContent = "chart failed: " + e; }); }
   go(); window.addEventListener("DOMContentLoaded", go); window.addEventListener("load", go);
 })();</script>'''
 
-def _repr_html_(self:ThresholdExplorer) -> str:
-    "The chart for a web page: drawn where `vegaEmbed` is loaded (the course website serves it), a note elsewhere."
-    spec = json.dumps(self.chart().to_dict(), separators=(',', ':')).replace('</', '<\\/')
-    note = 'This explorer runs in the browser, without a kernel, on the course website. In Jupyter, use <code>explorer.widget()</code>.'
-    fill = dict(__UID__=f'threshold-explorer-{uuid.uuid4().hex[:8]}', __NOTE__=note, __TEST__=json.dumps(self.test is not None), __SPEC__=spec)
+def embed_html(spec:dict) -> str:
+    "A Vega-Lite `spec` as a web page's HTML, drawn by `vegaEmbed` where the page loads it (the course website does); its class is the spec's `usermeta['imbalance_course']`."
+    kind = (spec.get('usermeta') or {}).get('imbalance_course', 'vega-chart')
+    fill = dict(__UID__=f'{kind}-{uuid.uuid4().hex[:8]}', __CLASS__=kind, __SPEC__=json.dumps(spec, separators=(',', ':')).replace('</', '<\\/'))
     return re.sub('|'.join(fill), lambda m: fill[m.group(0)], _EMBED)  # one pass: the spec's text is never searched again
-ThresholdExplorer._repr_html_ = _repr_html_
+
+def vega_output(spec:dict, text:str) -> tuple:
+    "A notebook display of a Vega-Lite `spec` (data, metadata), as `_repr_mimebundle_` returns it: JupyterLab draws it as SVG without a kernel; `text` elsewhere."
+    return {VEGALITE_MIME: spec, 'text/plain': text}, {VEGALITE_MIME: {'embed_options': {'renderer': 'svg', 'actions': False}}}
+
+def _repr_mimebundle_(self:ThresholdExplorer, include=None, exclude=None) -> tuple:
+    "The chart as the notebook shows it (drawn by JupyterLab, even in a saved notebook without a kernel; the docs build turns it into `embed_html`)."
+    return vega_output(self.chart().to_dict(), f'ThresholdExplorer(val: {len(self.val)} images, test: {"reported only" if self.test is not None else "none"}) — explorer.widget() for the ipywidgets version')
+ThresholdExplorer._repr_mimebundle_ = _repr_mimebundle_
+
+def _html(self:ThresholdExplorer) -> str:
+    "The chart as a web page's HTML (`embed_html`): what the course website shows."
+    return embed_html(self.chart().to_dict())
+ThresholdExplorer.html = _html

@@ -40,3 +40,21 @@ def test_scores_need_matching_shapes():
     with pytest.raises(ValueError, match="differ; upsample the maps"): pointing_game(maps, masks)
     with pytest.raises(ValueError, match="differ; upsample the maps"): energy_in_mask(maps, masks)
     with pytest.raises(ValueError, match="tol=-1 must be a whole number"): pointing_game(maps, torch.zeros(2, 28, 28, dtype=torch.bool), tol=-1)
+
+
+def test_gallery_chart_holds_every_image_once_and_counts_empty_outcomes():
+    "The kernel-free gallery: one TSV row per image and method (base64 JPEG), selectors for outcome/method/image, an outcome without images allowed."
+    from imbalance_course.cam import CamGallery
+    from imbalance_course.thresholds import VEGALITE_MIME
+    jpeg = 'data:image/jpeg;base64,/9j/AAAA'
+    items = {o: {m: [dict(src=jpeg + str(k), caption=f'{o}\tcap {k}') for k in range(n)] for m in ('gradcam', 'layercam')}
+             for o, n in (('TP', 3), ('FN', 0), ('FP', 1), ('TN', 2))}
+    g = CamGallery(items, 'title')
+    spec = g.chart().to_dict()
+    rows = [r.split('\t') for r in spec['datasets']['cams'].splitlines()]
+    assert rows[0] == ['o', 'm', 'i', 'b64', 'caption'] and len(rows) == 1 + 2 * 6 and all(len(r) == 5 for r in rows)  # a tab in a caption cannot split a row
+    assert {(r[0], r[1], r[2]) for r in rows[1:]} == {(o, m, str(k + 1)) for o, n in (('TP', 3), ('FP', 1), ('TN', 2)) for m in ('gradcam', 'layercam') for k in range(n)}
+    params = {p['name']: p for p in spec['params']}
+    assert params['outcome']['value'] == 'TP' and params['outcome']['bind']['labels'][1] == 'FN (0)' and params['image']['bind']['max'] == 3
+    data, meta = g._repr_mimebundle_()
+    assert data[VEGALITE_MIME] == spec and meta[VEGALITE_MIME]['embed_options']['renderer'] == 'svg' and 'class="cam-gallery"' in g.html()

@@ -8,7 +8,8 @@ import ast, functools, http.server, json, os, re, subprocess, sys, threading, ti
 from pathlib import Path
 
 import pytest
-from conftest import chromium, missing_browser
+from conftest import (chromium, click_report, explorer_counts, gallery_caption, gallery_image, missing_browser, report_status,
+                      set_vega_slider, vega_texts)
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = Path(os.environ.get('IMBALANCE_COURSE_DOCS_NBS') or ROOT/'nbs')  # the same override docs/conf.py honours
@@ -239,37 +240,12 @@ def _explorer_page(browser, site, lesson='10_'):
     wait_for(browser, lambda d: d.execute_script('return document.querySelectorAll(".threshold-explorer g[class*=confusion_val] text").length') == 4,
              'the explorer chart (drawn by vega-embed from the site)')
     src = browser.execute_script('return Array.from(document.scripts).map(s => s.textContent).find(t => t.includes("threshold-explorer")) || ""')
-    spec = json.loads(re.search(r'spec = (\{.*\}), withTest = ', src).group(1))
+    spec = json.loads(re.search(r'spec = (\{.*\});', src).group(1))
     lines = spec['datasets']['scores'].splitlines()  # CSV: split,targ,score
     assert lines[0] == 'split,targ,score', lines[0]
     rows = [l.split(',') for l in lines[1:]]
     return {sp: Scores([int(r[1]) for r in rows if r[0] == sp], [float(r[2]) for r in rows if r[0] == sp], sp)
             for sp in dict.fromkeys(r[0] for r in rows)}
-
-
-def _shown(browser, mark):
-    "{aria-label fields: value} of the SVG text marks named `mark` in the explorer, e.g. the confusion counts"
-    js = f'''return Array.from(document.querySelectorAll(".threshold-explorer g[class*={mark}] text"))
-                   .map(t => [t.getAttribute("aria-label") || "", t.textContent])'''
-    return browser.execute_script(js)
-
-
-def _set_slider(browser, name, value):
-    browser.execute_script(f'''const i = document.querySelector('.threshold-explorer input[name="{name}"]');
-        i.value = "{value}"; i.dispatchEvent(new Event("input", {{bubbles: true}}));''')
-
-
-def _counts_shown(browser, split):
-    "The confusion counts shown for `split` as {'tp': .., 'fp': .., 'fn': .., 'tn': ..}, read from the cells' labels"
-    res = {}
-    for label, txt in _shown(browser, f'confusion_{split}'):
-        actual, predicted = re.search(r'actual: (\w+)', label).group(1), re.search(r'predicted: (\w+)', label).group(1)
-        res[('t' if actual == predicted else 'f') + ('p' if predicted == 'positive' else 'n')] = int(txt)
-    return res
-
-
-def _report_status(browser):
-    return browser.execute_script('return (document.querySelector(".threshold-explorer .report-status") || {}).textContent || ""')
 
 
 def test_threshold_explorer_works_without_a_kernel(browser, site):
@@ -282,27 +258,28 @@ def test_threshold_explorer_works_without_a_kernel(browser, site):
     host = re.match(r'https?://[^/]+', site).group(0)
     assert all(u.startswith(host) or u.startswith('data:') for u in loaded), [u for u in loaded if not u.startswith(host)][:3]
     assert any('/_static/vendor/vega-embed.js' in u for u in loaded), 'the Vega bundle was not loaded from the site'
-    wait_for(browser, lambda d: 'not looked at' in _report_status(d), 'the "report on test" bar saying test is not looked at yet')
-    assert _counts_shown(browser, 'test') == {}, 'test counts are shown before any report'
+    wait_for(browser, lambda d: 'not looked at' in report_status(d), 'the "report on test" bar saying test is not looked at yet')
+    assert explorer_counts(browser, 'test') == {}, 'test counts are shown before any report'
     for t in ('0.05', '0.5', '0.995'):
-        _set_slider(browser, 'threshold', t)
+        set_vega_slider(browser, 'threshold', t)
         want = counts_at(scores['val'], float(t))
-        wait_for(browser, lambda d: _counts_shown(d, 'val') == want, f'val counts {want} at threshold {t}')
-        assert _counts_shown(browser, 'test') == {}, f'test counts appeared at threshold {t} without a report'
-    _set_slider(browser, 'threshold', '0.5')
-    browser.execute_script('document.querySelector(".threshold-explorer button.report-test").click()')
+        wait_for(browser, lambda d: explorer_counts(d, 'val') == want, f'val counts {want} at threshold {t}')
+        assert explorer_counts(browser, 'test') == {}, f'test counts appeared at threshold {t} without a report'
+    set_vega_slider(browser, 'threshold', '0.5')
+    click_report(browser)
     want = counts_at(scores['test'], 0.5)
-    wait_for(browser, lambda d: _counts_shown(d, 'test') == want, f'test counts {want} reported at threshold 0.5')
-    assert 'looked at 1 time' in _report_status(browser), _report_status(browser)
-    _set_slider(browser, 'prevalence', '0.1'); _set_slider(browser, 'cost_ratio', '5'); _set_slider(browser, 'threshold', '0.995')
-    wait_for(browser, lambda d: _counts_shown(d, 'val') == counts_at(scores['val'], 0.995), 'val counts at 0.995')
-    assert _counts_shown(browser, 'test') == want, 'the reported test counts moved with the slider'
-    browser.execute_script('document.querySelector(".threshold-explorer button.report-test").click()')
-    wait_for(browser, lambda d: 'looked at 2 times' in _report_status(d), 'the second look counted')
+    wait_for(browser, lambda d: explorer_counts(d, 'test') == want, f'test counts {want} reported at threshold 0.5')
+    assert 'looked at 1 time' in report_status(browser) and 'these settings: reported' in report_status(browser), report_status(browser)
+    assert not browser.find_elements('css selector', '.threshold-explorer g[class*=report_button] .mark-rect path'), 'the button stays on reported settings'
+    set_vega_slider(browser, 'prevalence', '0.1'); set_vega_slider(browser, 'cost_ratio', '5'); set_vega_slider(browser, 'threshold', '0.995')
+    wait_for(browser, lambda d: explorer_counts(d, 'val') == counts_at(scores['val'], 0.995), 'val counts at 0.995')
+    assert explorer_counts(browser, 'test') == want, 'the reported test counts moved with the slider'
+    click_report(browser)
+    wait_for(browser, lambda d: 'looked at 2 times' in report_status(d), 'the second look counted')
     want = {sp: at_threshold(s, 0.995, 0.1, 5.) for sp, s in scores.items()}
     def table_ok(d):
         shown = {}
-        for label, txt in _shown(d, 'metrics'):  # the table's text marks carry 'split: val; metric: ppv; value: 0.403'
+        for label, txt in vega_texts(d, 'metrics'):  # the table's text marks carry 'split: val; metric: ppv; value: 0.403'
             if m := re.match(r'split: (\w+); metric: (\w+);', label): shown[m.group(1), m.group(2)] = float(txt)
         exp = {(sp, k): round(want[sp][k], 3) for sp in want for k in ('sensitivity', 'specificity', 'ppv', 'npv', 'cost')}
         return shown.keys() == exp.keys() and all(abs(shown[k] - v) <= 0.0011 for k, v in exp.items())
@@ -321,22 +298,21 @@ def test_explorer_page_stays_light(browser, site):
 
 
 def test_cam_gallery_browses_without_a_kernel(browser, site):
-    "Lesson 11's precomputed CAM gallery: the next button, the outcome and the method selectors switch the image shown."
+    "Lesson 11's precomputed CAM gallery (a Vega-Lite chart): the image slider, the method and the outcome selectors switch the image shown."
     stems = [s for s in lessons() if s.startswith('11_')]
     assert stems, 'no lesson 11 notebook (nbs/11_*.ipynb): the CAM gallery lives there'
     browser.get(site + f'lessons/{stems[0]}.html')
     g = '.cam-gallery'
-    src = lambda d: d.execute_script(f'return document.querySelector("{g} img.cam-shown").getAttribute("src") || ""')
-    cap = lambda d: d.execute_script(f'return document.querySelector("{g} .cam-caption").textContent')
-    first = wait_for(browser, lambda d: src(d).startswith('data:image/jpeg') and src(d), 'the gallery showing its first overlay')
-    first_cap = cap(browser)
-    browser.execute_script(f'document.querySelector("{g} button.cam-next").click()')
-    wait_for(browser, lambda d: src(d) != first and cap(d) != first_cap and '(2 / ' in cap(d), 'the next image after clicking ▶')
-    before = src(browser)
-    browser.execute_script(f'''const s = document.querySelector("{g} select.cam-method"); s.selectedIndex = 1; s.dispatchEvent(new Event("change"));''')
-    wait_for(browser, lambda d: src(d) != before, 'another method\'s map after switching the method')
-    browser.execute_script(f'''const s = document.querySelector("{g} select.cam-outcome"); s.value = "TN"; s.dispatchEvent(new Event("change"));''')
-    wait_for(browser, lambda d: cap(d).startswith('TN') or 'no images' in cap(d), 'a true negative after switching the outcome')
+    first = wait_for(browser, lambda d: gallery_image(d, g).startswith('data:image/jpeg') and gallery_image(d, g), 'the gallery showing its first overlay')
+    first_cap = gallery_caption(browser, g)
+    assert '(1 / ' in first_cap, first_cap
+    set_vega_slider(browser, 'image', '2', g)
+    wait_for(browser, lambda d: gallery_image(d, g) != first and '(2 / ' in gallery_caption(d, g), 'the second image after moving the image slider')
+    before = gallery_image(browser, g)
+    browser.execute_script(f'''const s = document.querySelector("{g} select[name=method]"); s.selectedIndex = 1; s.dispatchEvent(new Event("change"));''')
+    wait_for(browser, lambda d: gallery_image(d, g) not in (before, ''), 'another method\'s map after switching the method')
+    browser.execute_script(f'''const s = document.querySelector("{g} select[name=outcome]"); s.value = "TN"; s.dispatchEvent(new Event("change"));''')
+    wait_for(browser, lambda d: gallery_caption(d, g).startswith('TN') or 'no images' in gallery_caption(d, g), 'a true negative after switching the outcome')
     shot(browser, 'cam_gallery')
 
 

@@ -2,7 +2,8 @@
 
 The test starts its own `jupyter lab` on 127.0.0.1 (a free port, a random token, `--expose-app-in-browser` so that the
 page's `jupyterapp` can run commands), on copies of the two lessons in a temporary folder (the repository's notebooks are
-never saved over), in the fast mode. It runs all cells, checks that none errors, types a threshold into the explorer's slider
+never saved over), in the fast mode. Before running anything it checks lesson 10's kernel-free explorer as the notebook saved it
+and lesson 11's CAM gallery (JupyterLab draws their Vega-Lite outputs itself). It runs all cells, checks that none errors, types a threshold into the explorer's slider
 (whose tracks are checked to be long enough for a mouse) and checks the table against what the kernel computes, presses "report on test", and switches the CAM
 browser's method. The server is stopped by its PID at the end. Skipped, with the reason, where Chromium is missing.
 """
@@ -10,7 +11,7 @@ import json, os, re, secrets, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import chromium, missing_browser
+from conftest import chromium, click_report, explorer_counts, gallery_caption, gallery_image, missing_browser, report_status, set_vega_slider
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = ('10_thresholds', '11_cam')
@@ -75,16 +76,21 @@ def _wait(drv, cond, what, timeout=60):
         raise AssertionError(f'timed out after {timeout}s waiting for {what}') from e
 
 
-_PANEL = 'const app = window.jupyterapp, panel = app && app.shell.currentWidget;'
+_PANEL = ('const app = window.jupyterapp, panel = app && (Array.from(app.shell.widgets("main")).find(w => w.context && w.sessionContext)'
+          ' || app.shell.currentWidget);')  # the workspace's one notebook (a drawn Vega chart can leave no widget "current")
 
 
-def _open_and_run_all(drv, lab, stem):
-    "Open the lesson, wait for its kernel, run all cells; return the errors (cell index, ename, evalue) and the code cells' count."
+def _open(drv, lab, stem):
+    "Open the lesson as saved (outputs of the full run) and wait for its kernel to be idle."
     url, token, _ = lab
     drv.get(f'{url}/lab/workspaces/{stem}/tree/{stem}.ipynb?reset&token={token}')  # a workspace of its own: the only open notebook
     _wait(drv, lambda d: d.execute_script(f'''{_PANEL} return !!(panel && panel.context && panel.context.isReady && panel.sessionContext
               && panel.sessionContext.session && panel.sessionContext.session.kernel && panel.sessionContext.session.kernel.status === "idle")'''),
           f'{stem} open with an idle kernel', timeout=120)
+
+
+def _run_all(drv, stem):
+    "Run all cells of the open lesson; return the errors (cell index, ename, evalue) and the code cells' count."
     t0 = time.time()
     drv.execute_script(f'''{_PANEL} window.ranAll = undefined;
         app.commands.execute("notebook:run-all-cells").then(ok => {{ window.ranAll = String(ok); }}, e => {{ window.ranAll = "failed: " + e; }});''')
@@ -111,9 +117,32 @@ def _kernel(drv, code):
         fut.done.then(() => done(text), e => done("ERROR " + e));''')
 
 
+def _saved_explorer_works(drv, path):
+    """The kernel-free explorer as the notebook saved it: JupyterLab draws the Vega-Lite output itself (no kernel involved, the
+    notebook not trusted); its slider moves validation's counts, and "report on test" shows test's, as `counts_at` counts them."""
+    from imbalance_course.thresholds import VEGALITE_MIME, Scores, counts_at
+    root = '.jp-RenderedVegaLite'
+    spec = next(o['data'][VEGALITE_MIME] for c in json.loads(path.read_text())['cells'] for o in c.get('outputs', []) if VEGALITE_MIME in o.get('data', {}))
+    rows = [r.split(',') for r in spec['datasets']['scores'].splitlines()[1:]]
+    scores = {sp: Scores([int(r[1]) for r in rows if r[0] == sp], [float(r[2]) for r in rows if r[0] == sp], sp) for sp in ('val', 'test')}
+    t0 = next(p['value'] for p in spec['params'] if p['name'] == 'threshold')
+    drv.execute_script(f'''{_PANEL} const i = panel.content.widgets.findIndex(c => c.model.type === "code"
+        && c.model.outputs.toJSON().some(o => o.data && o.data["{VEGALITE_MIME}"])); panel.content.scrollToItem(i, "center");''')
+    _wait(drv, lambda d: explorer_counts(d, 'val', root) == counts_at(scores['val'], t0), f'the saved explorer drawn, with validation at its threshold {t0}')
+    assert explorer_counts(drv, 'test', root) == {} and 'not looked at' in report_status(drv, root), 'test shown before a report'
+    set_vega_slider(drv, 'threshold', '0.5', root)
+    _wait(drv, lambda d: explorer_counts(d, 'val', root) == counts_at(scores['val'], 0.5), 'validation counts at threshold 0.5')
+    click_report(drv, root)
+    _wait(drv, lambda d: explorer_counts(d, 'test', root) == counts_at(scores['test'], 0.5), 'test counts at the reported threshold 0.5')
+    assert 'test looked at 1 time' in report_status(drv, root), report_status(drv, root)
+    if d := os.environ.get('IMBALANCE_COURSE_DOCS_SHOTS'): Path(d).mkdir(parents=True, exist_ok=True); drv.save_screenshot(str(Path(d)/'jupyterlab_saved_explorer.png'))
+
+
 def test_lesson_10_runs_and_its_explorer_follows_its_slider(browser, lab):
     from selenium.webdriver.common.by import By
-    errors, n = _open_and_run_all(browser, lab, '10_thresholds')
+    _open(browser, lab, '10_thresholds')
+    _saved_explorer_works(browser, lab[2]/'10_thresholds.ipynb')  # before anything runs: the notebook as saved, not trusted
+    errors, n = _run_all(browser, '10_thresholds')
     assert n > 20 and errors == [], f'cells that failed in JupyterLab: {errors}'
     sliders = _wait(browser, lambda d: [s for s in d.find_elements(By.CSS_SELECTOR, '.widget-slider')
                                          if s.find_element(By.CSS_SELECTOR, '.widget-label').text.strip() == 'threshold'], 'the explorer widget')
@@ -144,7 +173,14 @@ def test_lesson_10_runs_and_its_explorer_follows_its_slider(browser, lab):
 def test_lesson_11_runs_and_its_cam_browser_switches_method(browser, lab):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
-    errors, n = _open_and_run_all(browser, lab, '11_cam')
+    _open(browser, lab, '11_cam')
+    root = '.jp-RenderedVegaLite'  # the gallery as the notebook saved it, drawn by JupyterLab without the kernel
+    browser.execute_script(f'''{_PANEL} const i = panel.content.widgets.findIndex(c => c.model.type === "code"
+        && c.model.outputs.toJSON().some(o => o.data && o.data["application/vnd.vegalite.v5+json"])); panel.content.scrollToItem(i, "center");''')
+    saved = _wait(browser, lambda d: gallery_image(d, root).startswith('data:image/jpeg') and gallery_image(d, root), 'the saved CAM gallery drawn')
+    set_vega_slider(browser, 'image', '2', root)
+    _wait(browser, lambda d: gallery_image(d, root) not in (saved, '') and '(2 / ' in gallery_caption(d, root), 'the next image of the saved gallery')
+    errors, n = _run_all(browser, '11_cam')
     assert n > 10 and errors == [], f'cells that failed in JupyterLab: {errors}'
     box = _wait(browser, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, '.widget-dropdown') if 'method' in e.text], 'the CAM browser')[0]
     img = lambda d: (d.find_elements(By.XPATH, '//div[contains(@class, "widget-dropdown")][.//label[normalize-space()="method"]]'

@@ -1,6 +1,7 @@
 "Lesson 10's choices are made on validation only, and its bad inputs give one clear error each (the notebook checks the maths)."
+import json
 import numpy as np, pytest
-from imbalance_course.thresholds import (Scores, ThresholdExplorer, at_threshold, choose_threshold, counts_at, fit_temperature, from_logits,
+from imbalance_course.thresholds import (VEGALITE_MIME, Scores, ThresholdExplorer, at_threshold, choose_threshold, counts_at, fit_temperature, from_logits,
                                          get_scores, net_benefit, scaled, shift_prevalence, threshold_ci)
 
 
@@ -93,10 +94,17 @@ def test_explorer_shows_test_only_when_reported():
     ex.report(0.5)
     assert ex.reported.index.tolist() == [1, 2] and ex.reported.loc[1].to_dict() == first
     spec = ex.chart().to_dict()
-    assert [p['name'] for p in spec['params']] == ['threshold', 'prevalence', 'cost_ratio', 'reported', 'reported_prevalence', 'reported_cost']
-    assert spec['params'][3]['value'] == -1  # the page starts with test unreported
+    params = {p['name']: p for p in spec['params']}  # altair lifts the button's selection `report` to the top
+    assert list(params) == ['report', 'threshold', 'prevalence', 'cost_ratio', 'looks', 'reported', 'reported_prevalence', 'reported_cost']
+    assert params['report']['select'] == {'type': 'point', 'fields': ['t', 'p', 'r'], 'on': 'click', 'toggle': 'true', 'clear': False}
+    assert params['reported']['expr'].endswith(': -1')  # the chart starts with test unreported: the reports live in the chart, not in Python's `reported`
     assert {r.split(',')[0] for r in spec['datasets']['curves'].splitlines()[1:]} == {'val'}
-    assert 'withTest = true' in ex._repr_html_() and 'withTest = false' in ThresholdExplorer(val)._repr_html_()
+    alone = ThresholdExplorer(val).chart().to_dict()  # no test scores: no button, test never shown
+    assert 'report_store' in json.dumps(spec) and 'report_store' not in json.dumps(alone) and {'name': 'reported', 'value': -1} in alone['params']
+    data, meta = ex._repr_mimebundle_()  # the notebook's display: Vega-Lite that JupyterLab draws (as SVG) without a kernel
+    assert data[VEGALITE_MIME]['datasets'] == spec['datasets'] and meta[VEGALITE_MIME]['embed_options']['renderer'] == 'svg'
+    page = ex.html()  # the website's: the same spec, drawn by the page's vegaEmbed
+    assert 'class="threshold-explorer"' in page and json.dumps(spec['datasets']['scores']) in page
 
 
 def test_explorer_widget_reports_on_the_button():
@@ -116,3 +124,18 @@ def test_explorer_refuses_what_it_cannot_report():
     val = _scores('val')
     with pytest.raises(ValueError, match=r'ThresholdExplorer\(val, test\)'): ThresholdExplorer(val).report()
     with pytest.raises(ValueError, match="holds 'val' scores"): ThresholdExplorer(val, val)
+
+
+def test_explorer_page_scores_are_short_and_count_exactly():
+    "The chart's scores are shortened to 6 decimals except near a threshold the chart can take: the counts stay those of `counts_at`."
+    from imbalance_course.thresholds import threshold_grid
+    rng = np.random.default_rng(3)
+    score = np.concatenate([rng.random(400).astype(np.float32), np.float32([0.7, 0.715, 0.1, 0.5]),  # float32 just off grid points
+                            [0.715, 0.715 + 4e-7, 0.715 - 4e-7, 0.8123, 0., 1.]])
+    val = Scores(rng.integers(0, 2, len(score)), score, 'val')
+    ex = ThresholdExplorer(val, threshold=0.8123)  # a start off the grid is a threshold the chart takes too
+    rows = [r.split(',') for r in ex.chart().to_dict()['datasets']['scores'].splitlines()[1:]]
+    shown = Scores([int(r[1]) for r in rows], [float(r[2]) for r in rows], 'val')
+    assert np.mean([len(r[2]) for r in rows]) < 9  # about half of `repr`'s 18 characters
+    for t in list(threshold_grid(ex.step)) + [0.8123]:
+        assert counts_at(shown, t) == counts_at(val, t), t
