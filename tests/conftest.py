@@ -82,7 +82,7 @@ def click_report(browser, root=EXPLORER):
     from selenium.webdriver.common.action_chains import ActionChains
     button = browser.find_elements('css selector', f'{root} g[class*=report_button] .mark-rect path')
     assert button, 'no "report on test" button: its settings are reported already, or the chart has no test scores'
-    browser.execute_script('arguments[0].scrollIntoView({block: "center"})', button[0])
+    browser.execute_script('arguments[0].scrollIntoView({block: "center", behavior: "instant"})', button[0])  # the site scrolls smoothly: jump
     ActionChains(browser).move_to_element(button[0]).click().perform()
 
 
