@@ -446,9 +446,14 @@ def embed_html(spec:dict) -> str:
     fill = dict(__UID__=f'{kind}-{uuid.uuid4().hex[:8]}', __CLASS__=kind, __SPEC__=json.dumps(spec, separators=(',', ':')).replace('</', '<\\/'))
     return re.sub('|'.join(fill), lambda m: fill[m.group(0)], _EMBED)  # one pass: the spec's text is never searched again
 
+_NO_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mP4zwAAAgEBAKEeXHUAAAAASUVORK5CYII='  # 1×1 transparent
+
 def vega_output(spec:dict, text:str) -> tuple:
-    "A notebook display of a Vega-Lite `spec` (data, metadata), as `_repr_mimebundle_` returns it: JupyterLab draws it as SVG without a kernel; `text` elsewhere."
-    return {VEGALITE_MIME: spec, 'text/plain': text}, {VEGALITE_MIME: {'embed_options': {'renderer': 'svg', 'actions': False}}}
+    """A notebook display of a Vega-Lite `spec` (data, metadata), as `_repr_mimebundle_` returns it: JupyterLab draws it as
+    SVG without a kernel; `text` elsewhere. The 1-pixel PNG keeps the notebook light: without one, JupyterLab adds a
+    PNG copy of every chart it draws to the notebook (tens of kB), and marks a notebook just opened as changed."""
+    return ({VEGALITE_MIME: spec, 'image/png': _NO_PNG, 'text/plain': text},
+            {VEGALITE_MIME: {'embed_options': {'renderer': 'svg', 'actions': False}}})
 
 def _repr_mimebundle_(self:ThresholdExplorer, include=None, exclude=None) -> tuple:
     "The chart as the notebook shows it (drawn by JupyterLab, even in a saved notebook without a kernel; the docs build turns it into `embed_html`)."

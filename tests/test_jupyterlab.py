@@ -130,6 +130,7 @@ def _saved_explorer_works(drv, path):
         && c.model.outputs.toJSON().some(o => o.data && o.data["{VEGALITE_MIME}"])); panel.content.scrollToItem(i, "center");''')
     _wait(drv, lambda d: explorer_counts(d, 'val', root) == counts_at(scores['val'], t0), f'the saved explorer drawn, with validation at its threshold {t0}')
     assert explorer_counts(drv, 'test', root) == {} and 'not looked at' in report_status(drv, root), 'test shown before a report'
+    assert not drv.execute_script(f'{_PANEL} return panel.context.model.dirty'), 'drawing the saved charts changed the notebook (a PNG copy added?)'
     set_vega_slider(drv, 'threshold', '0.5', root)
     _wait(drv, lambda d: explorer_counts(d, 'val', root) == counts_at(scores['val'], 0.5), 'validation counts at threshold 0.5')
     click_report(drv, root)

@@ -103,6 +103,7 @@ def test_explorer_shows_test_only_when_reported():
     assert 'report_store' in json.dumps(spec) and 'report_store' not in json.dumps(alone) and {'name': 'reported', 'value': -1} in alone['params']
     data, meta = ex._repr_mimebundle_()  # the notebook's display: Vega-Lite that JupyterLab draws (as SVG) without a kernel
     assert data[VEGALITE_MIME]['datasets'] == spec['datasets'] and meta[VEGALITE_MIME]['embed_options']['renderer'] == 'svg'
+    assert len(data['image/png']) < 100  # a 1-pixel stand-in: JupyterLab then stores no PNG copy of the chart in the notebook
     page = ex.html()  # the website's: the same spec, drawn by the page's vegaEmbed
     assert 'class="threshold-explorer"' in page and json.dumps(spec['datasets']['scores']) in page
 
