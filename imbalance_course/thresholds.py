@@ -402,10 +402,10 @@ def _report_row() -> alt.HConcatChart:
 
 def _score_texts(score:np.ndarray, thresholds:np.ndarray) -> list:
     """Scores as short text on the same side of every one of `thresholds` as the exact score, so the browser counts exactly
-    what `counts_at` counts on a lighter page: 6 decimals, or the exact `repr` for a score within 1e-6 of a threshold."""
+    what `counts_at` counts on a lighter page: 5 decimals, or the exact `repr` for a score within 1e-5 of a threshold."""
     t = np.sort(thresholds); i = np.clip(np.searchsorted(t, score), 1, len(t) - 1)
-    near = np.minimum(abs(score - t[i - 1]), abs(score - t[i])) < 1e-6
-    return [repr(float(v)) if n else f'{v:.6f}'.rstrip('0').rstrip('.') for v, n in zip(score, near)]
+    near = np.minimum(abs(score - t[i - 1]), abs(score - t[i])) < 1e-5
+    return [repr(float(v)) if n else f'{v:.5f}'.rstrip('0').rstrip('.') for v, n in zip(score, near)]
 
 def _chart(self:ThresholdExplorer) -> alt.VConcatChart:
     """The explorer as one Vega-Lite chart: sliders bound to the `threshold`, `prevalence` and `cost_ratio` parameters,
@@ -424,7 +424,7 @@ def _chart(self:ThresholdExplorer) -> alt.VConcatChart:
     bottom.transform = live.transform
     rows = [_curve_charts(self.splits)] + ([_report_row()] if self.test is not None else []) + [bottom]
     ch = alt.vconcat(*rows).add_params(*params).resolve_scale(color='independent')
-    curves = self.curves[list(_COLS['curves'])].round(4).itertuples(index=False)
+    curves = self.curves[list(_COLS['curves'])].round(3).itertuples(index=False)  # lines to draw: 3 decimals are enough
     settable = np.append(threshold_grid(self.step), self.threshold)  # every threshold the chart can be set to
     ch.datasets = {'scores': ','.join(_COLS['scores']) + '\n' + _csv((s.split, int(y), v) for s in self.splits for y, v in zip(s.targ, _score_texts(s.score, settable))),
                    'curves': ','.join(_COLS['curves']) + '\n' + _csv(curves)}  # the browser counts exactly what `counts_at` counts

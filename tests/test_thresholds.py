@@ -128,15 +128,15 @@ def test_explorer_refuses_what_it_cannot_report():
 
 
 def test_explorer_page_scores_are_short_and_count_exactly():
-    "The chart's scores are shortened to 6 decimals except near a threshold the chart can take: the counts stay those of `counts_at`."
+    "The chart's scores are shortened to 5 decimals except near a threshold the chart can take: the counts stay those of `counts_at`."
     from imbalance_course.thresholds import threshold_grid
     rng = np.random.default_rng(3)
     score = np.concatenate([rng.random(400).astype(np.float32), np.float32([0.7, 0.715, 0.1, 0.5]),  # float32 just off grid points
-                            [0.715, 0.715 + 4e-7, 0.715 - 4e-7, 0.8123, 0., 1.]])
+                            [0.715, 0.715 + 4e-6, 0.715 - 4e-6, 0.715 + 2e-5, 0.8123, 0., 1.]])
     val = Scores(rng.integers(0, 2, len(score)), score, 'val')
     ex = ThresholdExplorer(val, threshold=0.8123)  # a start off the grid is a threshold the chart takes too
     rows = [r.split(',') for r in ex.chart().to_dict()['datasets']['scores'].splitlines()[1:]]
     shown = Scores([int(r[1]) for r in rows], [float(r[2]) for r in rows], 'val')
-    assert np.mean([len(r[2]) for r in rows]) < 9  # about half of `repr`'s 18 characters
+    assert np.mean([len(r[2]) for r in rows]) < 8.5  # under half of `repr`'s 18 characters
     for t in list(threshold_grid(ex.step)) + [0.8123]:
         assert counts_at(shown, t) == counts_at(val, t), t
