@@ -167,7 +167,9 @@ def test_ctrl_c_says_how_to_resume_and_rerun_keeps_training_time(tmp_path):
     out, exe = tmp_path/'run', shutil.which('imbalance-course')
     args = [exe, 'train', '--dataset', 'synthetic', '--epochs', '5', '--ckpt-every', '0', '--out', str(out), '--quiet']
     env = dict(os.environ)
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # a learner's Ctrl-C: SIGINT at its default in the child, even where this test runs as a background job (which ignores SIGINT)
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t0 = time.time()
     while not (out/'last.pt').exists() and time.time() - t0 < 300: time.sleep(0.2)
     p.send_signal(signal.SIGINT); _, err = p.communicate(timeout=120)
