@@ -94,3 +94,12 @@ def gallery_image(browser, root='.cam-gallery') -> str:
 def gallery_caption(browser, root='.cam-gallery') -> str:
     "The caption under the gallery's image, or its 'no images' line."
     return ' '.join(t for m in ('cam_caption', 'cam_none') for _, t in vega_texts(browser, m, root))
+
+
+def chart_scores(spec:dict) -> dict:
+    "The explorer chart's embedded scores (its CSV dataset `scores`) as `Scores` per split, as the browser reads them."
+    from imbalance_course.thresholds import Scores
+    lines = spec['datasets']['scores'].splitlines()
+    assert lines[0] == 'split,targ,score', lines[0]
+    rows = [l.split(',') for l in lines[1:]]
+    return {sp: Scores([int(r[1]) for r in rows if r[0] == sp], [float(r[2]) for r in rows if r[0] == sp], sp) for sp in dict.fromkeys(r[0] for r in rows)}

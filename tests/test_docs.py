@@ -8,7 +8,7 @@ import ast, functools, http.server, json, os, re, subprocess, sys, threading, ti
 from pathlib import Path
 
 import pytest
-from conftest import (chromium, click_report, explorer_counts, gallery_caption, gallery_image, missing_browser, report_status,
+from conftest import (chart_scores, chromium, click_report, explorer_counts, gallery_caption, gallery_image, missing_browser, report_status,
                       set_vega_slider, vega_texts)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,7 +233,6 @@ def test_wide_tables_scroll_in_their_own_box_on_a_phone(browser, site):
 
 def _explorer_page(browser, site, lesson='10_'):
     "Open the lesson page with the threshold explorer; wait for its chart; return the scores it embeds as `Scores` per split"
-    from imbalance_course.thresholds import Scores
     stems = [s for s in lessons() if s.startswith(lesson)]
     assert stems, f'no lesson {lesson}* notebook in nbs/: a threshold explorer lives there'
     browser.get(site + f'lessons/{stems[0]}.html')
@@ -241,11 +240,7 @@ def _explorer_page(browser, site, lesson='10_'):
              'the explorer chart (drawn by vega-embed from the site)')
     src = browser.execute_script('return Array.from(document.scripts).map(s => s.textContent).find(t => t.includes("threshold-explorer")) || ""')
     spec = json.loads(re.search(r'spec = (\{.*\});', src).group(1))
-    lines = spec['datasets']['scores'].splitlines()  # CSV: split,targ,score
-    assert lines[0] == 'split,targ,score', lines[0]
-    rows = [l.split(',') for l in lines[1:]]
-    return {sp: Scores([int(r[1]) for r in rows if r[0] == sp], [float(r[2]) for r in rows if r[0] == sp], sp)
-            for sp in dict.fromkeys(r[0] for r in rows)}
+    return chart_scores(spec)
 
 
 def test_threshold_explorer_works_without_a_kernel(browser, site):

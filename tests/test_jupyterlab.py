@@ -11,7 +11,7 @@ import json, os, re, secrets, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import chromium, click_report, explorer_counts, gallery_caption, gallery_image, missing_browser, report_status, set_vega_slider
+from conftest import chart_scores, chromium, click_report, explorer_counts, gallery_caption, gallery_image, missing_browser, report_status, set_vega_slider
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = ('10_thresholds', '11_cam')
@@ -121,11 +121,10 @@ def _kernel(drv, code):
 def _saved_explorer_works(drv, path):
     """The kernel-free explorer as the notebook saved it: JupyterLab draws the Vega-Lite output itself (no kernel involved, the
     notebook not trusted); its slider moves validation's counts, and "report on test" shows test's, as `counts_at` counts them."""
-    from imbalance_course.thresholds import VEGALITE_MIME, Scores, counts_at
+    from imbalance_course.thresholds import VEGALITE_MIME, counts_at
     root = '.jp-RenderedVegaLite'
     spec = next(o['data'][VEGALITE_MIME] for c in json.loads(path.read_text())['cells'] for o in c.get('outputs', []) if VEGALITE_MIME in o.get('data', {}))
-    rows = [r.split(',') for r in spec['datasets']['scores'].splitlines()[1:]]
-    scores = {sp: Scores([int(r[1]) for r in rows if r[0] == sp], [float(r[2]) for r in rows if r[0] == sp], sp) for sp in ('val', 'test')}
+    scores = chart_scores(spec)
     t0 = next(p['value'] for p in spec['params'] if p['name'] == 'threshold')
     drv.execute_script(f'''{_PANEL} const i = panel.content.widgets.findIndex(c => c.model.type === "code"
         && c.model.outputs.toJSON().some(o => o.data && o.data["{VEGALITE_MIME}"])); panel.content.scrollToItem(i, "center");''')
