@@ -4,15 +4,21 @@ Each notebook in `nbs/` is executed in a fresh kernel from `nbs/` (as a learner 
 `runs/store` reused: a lesson whose runs are stored only evaluates them; one whose runs are missing trains them, and
 its time says so. The notebooks on disk are not changed (outputs are discarded). `--only 10 11` times some lessons.
 
-    python benchmarks/notebook_times.py [--only NN ...] [--timeout 3600] [--csv FILE]
+`--empty-store` times each lesson's *first* run, as on a fresh clone, and then its second run, with what the first
+stored (column `minutes_stored`): `runs/store` must be empty (or absent) when it starts, and what each lesson stored
+is deleted after its timings, so every lesson starts from an empty store.
+`--fast` times the fast mode (`IMBALANCE_COURSE_FAST=1`: fewer epochs, less data, a temporary store).
+
+    python benchmarks/notebook_times.py [--only NN ...] [--empty-store] [--fast] [--timeout 3600] [--csv FILE]
 """
-import argparse, os, time
+import argparse, os, shutil, sys, time
 from pathlib import Path
 import nbformat, pandas as pd
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 NBS = Path(__file__).resolve().parents[1]/'nbs'
+STORE = NBS.parent/'runs'/'store'
 
 
 def time_notebook(path: Path, timeout: int) -> tuple:
@@ -30,14 +36,25 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--only', nargs='*', help='lesson number prefixes to time, e.g. 10 11 (default: every lesson)')
     p.add_argument('--timeout', type=int, default=3600, help='seconds allowed per cell'); p.add_argument('--csv')
+    p.add_argument('--empty-store', action='store_true', help='every lesson starts from an empty runs/store (its runs are deleted after it)')
+    p.add_argument('--fast', action='store_true', help='time the fast mode (IMBALANCE_COURSE_FAST=1)')
     a = p.parse_args()
+    if a.empty_store and STORE.exists() and any(STORE.iterdir()):
+        sys.exit(f"error: --empty-store deletes what each lesson stores, and {STORE} already holds runs: "
+                 "move it aside (or time a fresh clone) and run again")
     os.environ.pop('IMBALANCE_COURSE_FAST', None); os.environ.pop('IN_TEST', None)  # the full mode, as a learner runs it
+    if a.fast: os.environ['IMBALANCE_COURSE_FAST'] = '1'
     paths = [q for q in sorted(NBS.glob('[0-9]*.ipynb')) if not a.only or any(q.name.startswith(o) for o in a.only)]
     rows = []
     for q in paths:
         s, status = time_notebook(q, a.timeout)
-        rows.append({'lesson': q.stem, 'minutes': round(s / 60, 1), 'status': status})
-        print(f"{q.stem:22s} {s / 60:6.1f} min  {status}", flush=True)
+        row = {'lesson': q.stem, 'minutes': round(s / 60, 1), 'status': status}
+        if a.empty_store:
+            s2, status2 = time_notebook(q, a.timeout) if status == 'ok' else (float('nan'), 'not run')
+            row |= {'minutes_stored': round(s2 / 60, 1), 'status_stored': status2}
+            shutil.rmtree(STORE, ignore_errors=True)
+        rows.append(row)
+        print(f"{q.stem:22s} {s / 60:6.1f} min  {status}" + (f"; with its runs stored {row['minutes_stored']:.1f} min  {row['status_stored']}" if a.empty_store else ''), flush=True)
     df = pd.DataFrame(rows)
     print(df.to_string(index=False)); print(f"total: {df.minutes.sum():.1f} min for {len(df)} notebooks")
     if a.csv: df.to_csv(a.csv, index=False); print('wrote', a.csv)

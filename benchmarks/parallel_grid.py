@@ -10,7 +10,8 @@ speed-up over one worker; `--csv` writes them.
 import argparse, os, tempfile, time
 import pandas as pd
 import imbalance_course.losses, imbalance_course.resample  # noqa: F401 — the recipes
-from imbalance_course.recipes import compare, get_recipe
+from imbalance_course.comparison import compare
+from imbalance_course.recipes import get_recipe
 from imbalance_course.train import environment
 
 

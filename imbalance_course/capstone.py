@@ -7,7 +7,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt, numpy as np, pandas as pd
 from scipy import stats
 import imbalance_course.resample, imbalance_course.augment, imbalance_course.losses, imbalance_course.auc, imbalance_course.attention, imbalance_course.sam_ema  # each lesson registers its recipes
-from .recipes import PROBLEMS, RECIPES, Recipe, paired_diff, register_recipe
+from .comparison import paired_diff, PROBLEMS
+from .recipes import Recipe, RECIPES, register_recipe
 
 # %% auto #0
 __all__ = ['CAPSTONE', 'CAPSTONE_PROBLEMS', 'paired_test', 'forest_plot', 'pareto_front', 'pareto_plot', 'cost_table',
@@ -35,7 +36,7 @@ CAPSTONE = {  # recipe: (lesson, what it does)
     'sam_ema_focal': ('09', 'SAM + EMA + focal loss'),
     'over_focal': ('12', 'over-sampling + focal loss'),
 }
-CAPSTONE_PROBLEMS = ['pneumonia', 'pneumonia_1to10', 'breast']  # `PROBLEMS` (lesson 03b): the three problems of lessons 04–09
+CAPSTONE_PROBLEMS = ['pneumonia', 'pneumonia_1to10', 'breast']  # `PROBLEMS` (lesson 03d): the three problems of lessons 04–09
 
 # %% ../nbs/12_capstone.ipynb #15958004
 def paired_test(runs:pd.DataFrame, # `compare`'s runs

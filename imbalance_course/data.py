@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-import matplotlib.pyplot as plt, seaborn as sns
+import matplotlib.pyplot as plt
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
@@ -18,8 +18,7 @@ __all__ = ['DATA_ENV', 'DATASETS', 'SPLITS', 'INTERPOLATIONS', 'CSV_COLUMNS', 's
            'DatasetInfo', 'dataset_info', 'Split', 'ImageData', 'read_npz', 'read_arrays', 'file_md5', 'atomic_path',
            'download_url', 'medmnist_source', 'fetch_medmnist', 'note_unofficial', 'load_medmnist', 'load_folder',
            'load_chestxray_folder', 'load_csv', 'stratified_split', 'make_synthetic', 'make_synthetic3', 'show_images',
-           'load_dataset', 'list_datasets', 'class_counts', 'imbalance_ratio', 'plot_class_counts', 'make_imbalanced',
-           'longtail_counts', 'make_longtailed']
+           'load_dataset', 'list_datasets']
 
 # %% ../nbs/01_data.ipynb #e6eb25d6
 def set_seed(seed:int=0, # seed for Python's `random`, NumPy and torch
@@ -514,66 +513,3 @@ def list_datasets(data_dir:str|Path|None=None # data folder (see `get_data_dir`)
     def cached(i): return ' '.join(str(s) for s in i.sizes if (d/medmnist_source(i.name, s)[0]).exists()) if i.kind == 'medmnist' else ''
     return pd.DataFrame([dict(name=i.name, kind=i.kind, task=i.task, n_cls=len(i.classes) or '', positive=i.classes[i.pos_class] if i.pos_class is not None else '',
                               sizes=' '.join(map(str, i.sizes)), cached=cached(i), license=i.license) for i in DATASETS.values()])
-
-# %% ../nbs/01_data.ipynb #1ddd257e
-def class_counts(data:ImageData) -> pd.DataFrame:
-    "Images per class (columns) in each split (rows) of `data`, with the imbalance ratio of each split."
-    df = pd.DataFrame({s: np.bincount(sp.y.numpy(), minlength=data.n_cls) for s, sp in data.splits().items()},
-                      index=list(data.classes)).T
-    df['ratio'] = [imbalance_ratio(sp.y) for sp in data.splits().values()]
-    return df
-
-def imbalance_ratio(y) -> float:
-    "Largest class count over smallest class count of labels `y` (inf if a class in 0..max(y) is empty)."
-    c = np.bincount(np.asarray(y))
-    return float(c.max() / c.min()) if c.min() else float('inf')
-
-# %% ../nbs/01_data.ipynb #967cd6aa
-def plot_class_counts(data:ImageData, ax=None):
-    "Bar plot of images per class in each split of `data` (seaborn), titled with the training imbalance ratio."
-    df = class_counts(data).drop(columns='ratio').reset_index(names='split').melt('split', var_name='class', value_name='images')
-    ax = sns.barplot(df, x='split', y='images', hue='class', ax=ax)
-    for c in ax.containers: ax.bar_label(c, fontsize=8)
-    ax.set_title(f"{data.name}: training imbalance ratio {imbalance_ratio(data.train.y):.1f} : 1")
-    return ax
-
-# %% ../nbs/01_data.ipynb #20099f41
-def make_imbalanced(split:Split, # usually the training split, never val or test
-                    ratio:float, # target ratio: images of the largest other class per image of `cls`
-                    cls:int=1, # the class to subsample
-                    seed:int=0) -> Split:
-    "Subsample class `cls` of `split` so the largest other class has `ratio` times as many images."
-    counts = np.bincount(split.y.numpy())
-    if cls >= len(counts) or counts[cls] == 0: raise ValueError(f"class {cls} has no images in this split")
-    n_maj = np.delete(counts, cls).max(); keep = int(round(n_maj / ratio))
-    if keep > counts[cls]: raise ValueError(f"class {cls} has {counts[cls]} images, but ratio {ratio} needs {keep}; "
-                                            f"subsampling cannot add images: choose ratio >= {n_maj / counts[cls]:.2f}")
-    if keep < 1: raise ValueError(f"ratio {ratio} leaves no image of class {cls}; choose ratio <= {n_maj}")
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.where(split.y == cls)[0]; idx = idx[torch.randperm(len(idx), generator=g)[:keep]]
-    return split[torch.cat([torch.where(split.y != cls)[0], idx]).sort().values]
-
-# %% ../nbs/01_data.ipynb #d04006bf
-def longtail_counts(counts, # images per class available, in the profile's order
-                    ratio:float # ρ: images of the first class per image of the last
-                   ) -> np.ndarray:
-    "Images per class of the exponential profile n_k = n_0·ρ^(−k/(C−1)) with the largest n_0 that `counts` allow (at least 1 each)."
-    c = np.asarray(counts, dtype=float)
-    if ratio < 1: raise ValueError(f"ratio={ratio} must be >= 1 (images of the first class per image of the last)")
-    if len(c) < 2 or (c < 1).any(): raise ValueError(f"class counts {c.astype(int).tolist()} must be 2 or more classes with images each")
-    share = float(ratio) ** -(np.arange(len(c)) / (len(c) - 1))
-    return np.maximum(np.floor((c / share).min() * share + 1e-9), 1).astype(int)
-
-def make_longtailed(split:Split, # usually the training split, never val or test
-                    ratio:float, # ρ: images of the first class per image of the last
-                    seed:int=0, # which images are kept
-                    order=None # class indices from most to least frequent; None: label order (0 first)
-                   ) -> Split:
-    "Thin every class of `split` to the exponential profile `longtail_counts` over `order` (Cao et al. 2019, CIFAR-LT)."
-    counts = np.bincount(split.y.numpy())
-    order = list(range(len(counts))) if order is None else list(order)
-    if sorted(order) != list(range(len(counts))): raise ValueError(f"order={order} must list every class 0..{len(counts) - 1} once")
-    keep = dict(zip(order, longtail_counts(counts[order], ratio)))
-    g = torch.Generator().manual_seed(seed)
-    idx = [torch.where(split.y == k)[0][torch.randperm(counts[k], generator=g)[:keep[k]]] for k in range(len(counts))]
-    return split[torch.cat(idx).sort().values]

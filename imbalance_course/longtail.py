@@ -5,7 +5,8 @@
 # %% ../nbs/06a_longtail.ipynb #335df5e5
 from __future__ import annotations
 import numpy as np, pandas as pd, matplotlib.pyplot as plt
-from .recipes import PROBLEMS, ci_table, compare, get_recipe, paired_diff, register_recipe
+from .comparison import ci_table, compare, paired_diff, PROBLEMS
+from .recipes import get_recipe, register_recipe
 from .train import SELECTS
 import imbalance_course.losses, imbalance_course.resample  # noqa: F401 — their recipes
 

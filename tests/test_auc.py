@@ -3,7 +3,8 @@ import json
 import numpy as np, pytest, torch, torch.nn.functional as F
 from imbalance_course.auc import AUC_RECIPES, AUCReshape, auc_reshape_loss, pairwise_auc_loss, reshape_weights, spec_threshold
 from imbalance_course.cli import main
-from imbalance_course.recipes import RECIPES, Recipe, get_run, load_data, run_dir, run_recipe
+from imbalance_course.recipes import Recipe, RECIPES
+from imbalance_course.store import get_run, load_data, run_dir, run_recipe
 from imbalance_course.train import Callback, load_checkpoint
 from test_resample import tiny_cnn  # noqa: F401 (registers the tiny test model)
 
@@ -90,7 +91,8 @@ def test_theta_comes_from_the_training_split(tmp_path):
         def fit_theta(self, model, train): seen.append(train); return super().fit_theta(model, train)
     recipe = _recipe('auc_reshape')
     data = load_data(recipe)
-    from imbalance_course.recipes import fit, build_model
+    from imbalance_course.train import fit
+    from imbalance_course.store import build_model
     model = build_model(recipe, data, pretrained=False)
     tr = fit(model, data.train, data.val, loss_fn=Spy(), epochs=2, bs=64, device='cpu', progress=False)
     assert len(seen) == 2 and all(s is tr.train for s in seen)  # before each epoch, from the training split: never val or test
@@ -152,7 +154,7 @@ def test_cli_fine_tunes_and_compare_overrides_the_start(tmp_path, capsys):
     assert code == 0 and 'at 90% sensitivity on val' in capsys.readouterr().out
     cfg = json.loads((out/'config.json').read_text())['recipe']
     assert cfg['init']['epochs'] == 1 and cfg['init']['dataset'] == 'synthetic'
-    from imbalance_course.recipes import compare
+    from imbalance_course.comparison import compare
     ft, base = _recipe('finetune_ce', epochs=1, init=START | {'bs': 32}), RECIPES['baseline'].replace(dataset='synthetic', model='tiny_cnn', epochs=1, bs=64)
     runs, _ = compare([ft, base], ['synthetic'], seeds=[0], store=tmp_path/'store', out=None, init=START, progress=False, device='cpu')
     assert list(runs.key) == [ft.replace(init=START).key, base.key]  # `init` replaced the fine-tune's start only
@@ -169,11 +171,11 @@ def test_an_untrained_model_gets_its_positives_boosted(update, tmp_path):
 
 def test_lesson_store_is_temporary_in_fast_mode_and_gone_after_exit(tmp_path):
     import os, subprocess, sys
-    code = ("from imbalance_course.recipes import lesson_store; s = lesson_store(); (s/'run').mkdir(); (s/'run'/'best.pt').write_bytes(b'x'); print(s)")
+    code = ("from imbalance_course.store import lesson_store; s = lesson_store(); (s/'run').mkdir(); (s/'run'/'best.pt').write_bytes(b'x'); print(s)")
     env = dict(os.environ, IMBALANCE_COURSE_FAST='1')
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, check=True)
     path = r.stdout.strip()
     assert path and 'imbalance-course-store-' in path and not os.path.exists(path)  # deleted when Python exited
     env = {k: v for k, v in os.environ.items() if k not in ('IN_TEST', 'IMBALANCE_COURSE_FAST')}
-    r = subprocess.run([sys.executable, '-c', "from imbalance_course.recipes import lesson_store; print(lesson_store())"], capture_output=True, text=True, env=env, check=True)
+    r = subprocess.run([sys.executable, '-c', "from imbalance_course.store import lesson_store; print(lesson_store())"], capture_output=True, text=True, env=env, check=True)
     assert r.stdout.strip() == '../runs/store'

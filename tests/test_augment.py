@@ -1,7 +1,8 @@
 "Lesson 05 end to end: augmentation runs inside the one loop, on training batches only, class-aware when asked, resumable."
 import pytest, torch
 from imbalance_course.augment import AUGMENT_RECIPES, POLICIES, Augment, Policy, augment_batch
-from imbalance_course.recipes import RECIPES, load_data, run_recipe
+from imbalance_course.recipes import RECIPES
+from imbalance_course.store import load_data, run_recipe
 from imbalance_course.train import Callback, to_input
 from test_resample import tiny_cnn  # noqa: F401 (registers the tiny test model)
 

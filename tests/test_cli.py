@@ -52,7 +52,8 @@ def test_train_synthetic_writes_metrics_and_checkpoint(tmp_path):
 
 
 def test_help_lists_every_field_and_registered_technique():
-    from imbalance_course.recipes import REGISTRY, Recipe, load_techniques
+    from imbalance_course.recipes import Recipe, REGISTRY
+    from imbalance_course.models import load_techniques
     import dataclasses
     load_techniques()  # every lesson's registrations, as the CLI loads them
     r = run('train', '--help')
@@ -76,7 +77,8 @@ def test_recipe_file_round_trip(tmp_path):
 
 def test_compare_reuses_and_resumes_runs(tmp_path):
     "compare on synthetic data: runs.csv/summary.csv; a second call trains nothing; an interrupted run resumes."
-    from imbalance_course.recipes import Recipe, run_dir, run_recipe
+    from imbalance_course.recipes import Recipe
+    from imbalance_course.store import run_dir, run_recipe
     from imbalance_course.train import Callback
     store, args = tmp_path/'store', ('--datasets', 'synthetic', '--epochs', '2', '--quiet')
     r = run('compare', '--recipes', 'baseline', 'bce', '--seeds', '0', *args, '--store', store, '--out', tmp_path/'res')

@@ -5,9 +5,12 @@ import json
 import numpy as np, pytest, torch
 from sklearn import metrics as skm
 from imbalance_course.cli import main
-from imbalance_course.data import DATASETS, dataset_info, load_dataset, make_longtailed
+from imbalance_course.data import DATASETS, dataset_info, load_dataset
+from imbalance_course.imbalance import make_longtailed
 from imbalance_course.metrics import decide, label_report, pick_offsets, prior_offsets, report
-from imbalance_course.recipes import PROBLEMS, Recipe, build, get_recipe, load_data, parse_spec, run_recipe
+from imbalance_course.comparison import PROBLEMS
+from imbalance_course.recipes import build, get_recipe, parse_spec, Recipe
+from imbalance_course.store import load_data, run_recipe
 from imbalance_course.train import SELECTS, select_epoch
 
 

@@ -3,7 +3,8 @@ import numpy as np, pytest, torch
 from imbalance_course.losses import LOSS_RECIPES, DeferredReweighting, LDAMLoss, prior_logits
 from imbalance_course.models import CosineLinear
 from imbalance_course.train import Callback
-from imbalance_course.recipes import RECIPES, Recipe, get_run, load_data, run_model, run_recipe
+from imbalance_course.recipes import Recipe, RECIPES
+from imbalance_course.store import get_run, load_data, run_model, run_recipe
 from imbalance_course.train import evaluate
 from test_resample import Record, tiny_cnn  # noqa: F401 (registers the tiny test model)
 

@@ -2,8 +2,10 @@
 import os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import pandas as pd, pytest, torch
-import imbalance_course.recipes as rc
-from imbalance_course.recipes import Recipe, compare, get_run, run_dir, run_lock
+import imbalance_course.comparison as rc
+from imbalance_course.recipes import Recipe
+from imbalance_course.comparison import compare
+from imbalance_course.store import get_run, run_dir, run_lock
 
 TINY = Recipe(name='tiny', dataset='synthetic', size=16, epochs=1, bs=64)  # 16 px: seconds per run
 
@@ -26,7 +28,8 @@ def test_a_locked_run_is_waited_for_and_read_not_trained_again(tmp_path, monkeyp
     out = run_dir(TINY, store)
     p = _python('''
         import sys; from pathlib import Path
-        from imbalance_course.recipes import Recipe, run_dir, run_lock, run_recipe
+        from imbalance_course.recipes import Recipe
+        from imbalance_course.store import run_dir, run_lock, run_recipe
         r = Recipe(name='tiny', dataset='synthetic', size=16, epochs=1, bs=64); out = run_dir(r, sys.argv[1])
         with run_lock(out):
             Path(sys.argv[2]).touch()
@@ -47,7 +50,8 @@ def test_a_killed_workers_run_resumes(tmp_path):
     out = run_dir(r, store)
     p = _python('''
         import sys
-        from imbalance_course.recipes import Recipe, get_run
+        from imbalance_course.recipes import Recipe
+        from imbalance_course.store import get_run
         get_run(Recipe(name='tiny', dataset='synthetic', size=16, epochs=4, bs=64), sys.argv[1], progress=False, ckpt_every=0)
         ''', store)
     _wait_for(out/'last.pt', p)

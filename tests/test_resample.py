@@ -1,7 +1,8 @@
 "Lesson 04 end to end: every registered sampler touches the training split only; the CLI knows the samplers; bad input."
 import dataclasses
 import numpy as np, pytest, torch
-from imbalance_course.recipes import RECIPES, Recipe, load_data, run_recipe
+from imbalance_course.recipes import Recipe, RECIPES
+from imbalance_course.store import load_data, run_recipe
 from imbalance_course.resample import RESAMPLE_RECIPES, ImbSampler, smote_pixels, weighted_sampler
 from imbalance_course.train import Callback
 from imbalance_course.models import register_model

@@ -1,7 +1,8 @@
 "The run store keeps stored runs usable: an older evaluation format is evaluated again from best.pt (no training), a damaged metrics.json is reported, never read."
 import json, os
 import pytest
-from imbalance_course.recipes import EVAL_FORMAT, Recipe, get_run, run_dir
+from imbalance_course.recipes import EVAL_FORMAT, Recipe
+from imbalance_course.store import get_run, run_dir
 
 
 @pytest.fixture(scope='module')
