@@ -10,7 +10,7 @@ import io
 import matplotlib.pyplot as plt, pandas as pd
 from .data import fast_mode
 from .metrics import mean_ci
-from .recipes import Recipe, RECIPES
+from .recipes import Recipe, get_recipe
 from .comparison import paired_diff
 
 def lesson_recipe(name:str, # a registered recipe
@@ -19,7 +19,7 @@ def lesson_recipe(name:str, # a registered recipe
                   **kw # other fields to change, e.g. seed=1
                  ) -> Recipe:
     "Recipe `name` on `dataset` as the lessons run it — its own epochs, 30 on BreastMNIST (10 when it fine-tunes) — or, in the fast test mode, one epoch of `fast_dataset` (and of the run it starts from)."
-    r = RECIPES[name]
+    r = get_recipe(name)  # registered by any lesson's module: imported first where needed
     r = r.replace(dataset=dataset, **({'epochs': 10 if r.init else 30} if dataset == 'breastmnist' else {}) | kw)
     if not fast_mode(): return r
     return r.replace(epochs=1, **({'dataset': fast_dataset} if fast_dataset else {}), **({'init': {'epochs': 1}} if r.init else {}))
@@ -82,9 +82,10 @@ def first_run(recipes:list, # every recipe whose run the lesson reads (trained f
     mode = 'fast mode: ' if fast_mode() else ''
     if not len(todo): print(f"{mode}all {len(p)} runs this lesson uses are in the store ({store}): nothing to train.")
     else:
+        rest = 'the rest are read from the store' if len(todo) < len(p) else 'the store holds none of them yet'
         print(f"{mode}this lesson trains {len(todo)} of the {len(p)} runs it uses, about {todo.seconds.sum() / 60:.1f} min "
-              f"({'; '.join(f'{n} × {b}' for b, n in todo.basis.value_counts().items())}); the rest are read from the store.")
-        print(todo[['recipe', 'dataset', 'imbalance', 'seed', 'seconds']].to_string(index=False))
+              f"({'; '.join(f'{n} × {b}' for b, n in todo.basis.value_counts().items())}); {rest}.")
+        print(todo[['recipe', 'dataset', 'imbalance', 'seed', 'seconds']].head(12).to_string(index=False) + (f'\n... and {len(todo) - 12} more' if len(todo) > 12 else ''))
     if not fast_mode(): print(FAST_HINT)
     return FirstRun(list(recipes), Path(store), _finished_runs(store), p)
 

@@ -2,7 +2,7 @@
 import os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import pandas as pd, pytest, torch
-import imbalance_course.comparison as rc
+import imbalance_course.comparison as rc, imbalance_course.store as st
 from imbalance_course.recipes import Recipe
 from imbalance_course.comparison import compare
 from imbalance_course.store import get_run, run_dir, run_lock
@@ -38,7 +38,7 @@ def test_a_locked_run_is_waited_for_and_read_not_trained_again(tmp_path, monkeyp
     _wait_for(flag, p)
     with run_lock(out, wait=False) as held: assert not held  # the other process holds it
     assert get_run(TINY, store, wait=False, progress=False) is None
-    monkeypatch.setattr(rc, 'run_recipe', lambda *a, **k: pytest.fail('trained a run another process was training'))
+    monkeypatch.setattr(st, 'run_recipe', lambda *a, **k: pytest.fail('trained a run another process was training'))
     res = get_run(TINY, store, progress=False)  # waits for the lock, then reads
     assert p.wait(timeout=300) == 0, p.communicate()
     assert res['trained_by'].endswith(f':{p.pid}') and len(res['history']) == 1
