@@ -21,15 +21,19 @@ NBS = Path(__file__).resolve().parents[1]/'nbs'
 STORE = NBS.parent/'runs'/'store'
 
 
+DIFFERS = 'These runs differ from the text'  # what `differs_from_text` prints
+
+
 def time_notebook(path: Path, timeout: int) -> tuple:
-    "Seconds to execute `path` in a fresh kernel with `nbs/` as working folder, and 'ok' or the error's first line."
+    "Seconds to execute `path` in a fresh kernel with `nbs/` as working folder; 'ok' or the error's first line; the lesson's claims this machine's runs did not reproduce."
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(NBS)}})
     t0 = time.perf_counter()
     try: client.execute(); status = 'ok'
     except CellExecutionError as e: status = 'failed: ' + (str(e).strip().splitlines() or ['?'])[-1][:120]
     except TimeoutError: status = f'timed out after {timeout} s'
-    return time.perf_counter() - t0, status
+    said = [line.split(': ', 1)[-1] for c in nb.cells for o in c.get('outputs', []) for line in o.get('text', '').splitlines() if line.startswith(DIFFERS)]
+    return time.perf_counter() - t0, status, ' | '.join(said)
 
 
 def main():
@@ -47,14 +51,15 @@ def main():
     paths = [q for q in sorted(NBS.glob('[0-9]*.ipynb')) if not a.only or any(q.name.startswith(o) for o in a.only)]
     rows = []
     for q in paths:
-        s, status = time_notebook(q, a.timeout)
-        row = {'lesson': q.stem, 'minutes': round(s / 60, 1), 'status': status}
+        s, status, differs = time_notebook(q, a.timeout)
+        row = {'lesson': q.stem, 'minutes': round(s / 60, 1), 'status': status, 'claims_not_reproduced': differs}
         if a.empty_store:  # the first run, then the second, with what the first stored: `minutes` is always "with the store"
-            s2, status2 = time_notebook(q, a.timeout) if status == 'ok' else (float('nan'), 'not run')
-            row = {'lesson': q.stem, 'minutes': round(s2 / 60, 1), 'status': status2, 'first_run_minutes': round(s / 60, 1), 'first_run_status': status}
+            s2, status2, _ = time_notebook(q, a.timeout) if status == 'ok' else (float('nan'), 'not run', '')
+            row = {'lesson': q.stem, 'minutes': round(s2 / 60, 1), 'status': status2, 'first_run_minutes': round(s / 60, 1), 'first_run_status': status,
+                   'claims_not_reproduced': differs}
             shutil.rmtree(STORE, ignore_errors=True)
         rows.append(row)
-        print(f"{q.stem:22s} {s / 60:6.1f} min  {status}" + (f"; again, with its runs stored: {row['minutes']:.1f} min  {row['status']}" if a.empty_store else ''), flush=True)
+        print(f"{q.stem:22s} {s / 60:6.1f} min  {status}" + (f"  [claims not reproduced: {differs}]" if differs else '') + (f"; again, with its runs stored: {row['minutes']:.1f} min  {row['status']}" if a.empty_store else ''), flush=True)
     df = pd.DataFrame(rows)
     print(df.to_string(index=False)); print(f"total: {df.minutes.sum():.1f} min for {len(df)} notebooks")
     if a.csv: df.to_csv(a.csv, index=False); print('wrote', a.csv)

@@ -54,7 +54,7 @@ from pathlib import Path
 from .comparison import plan, reference_times
 from .store import run_dir
 
-FAST_HINT = "For a quick pass instead (tiny runs in a temporary store): restart the kernel and run `%env IMBALANCE_COURSE_FAST=1` first."
+FAST_HINT = "A quick pass instead: restart the kernel and run `%env IMBALANCE_COURSE_FAST=1` first (tiny runs, a temporary store)."
 
 def _finished_runs(store) -> set: return {p.parent.name for p in Path(store).glob('*/metrics.json')}
 
@@ -85,7 +85,8 @@ def first_run(recipes:list, # every recipe whose run the lesson reads (trained f
         rest = 'the rest are read from the store' if len(todo) < len(p) else 'the store holds none of them yet'
         print(f"{mode}this lesson trains {len(todo)} of the {len(p)} runs it uses, about {todo.seconds.sum() / 60:.1f} min "
               f"({'; '.join(f'{n} × {b}' for b, n in todo.basis.value_counts().items())}); {rest}.")
-        print(todo[['recipe', 'dataset', 'imbalance', 'seed', 'seconds']].head(12).to_string(index=False) + (f'\n... and {len(todo) - 12} more' if len(todo) > 12 else ''))
+        if len(todo) <= 8: print(todo[['recipe', 'dataset', 'imbalance', 'seed', 'seconds']].to_string(index=False))
+        elif todo.recipe.nunique() <= 8: print('runs per recipe:', ', '.join(f'{r} {k}' for r, k in todo.recipe.value_counts(sort=False).items()))  # a long plan in one line
     if not fast_mode(): print(FAST_HINT)
     return FirstRun(list(recipes), Path(store), _finished_runs(store), p)
 
